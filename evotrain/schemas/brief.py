@@ -1,0 +1,42 @@
+"""A worker's whole world: what it is told at the start of its (memory-free) run."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from evotrain.schemas.common import Artifact, RecipeValues
+from evotrain.schemas.policy import Axis, DeadEnd, Objective
+
+BASELINE = "baseline"
+
+
+class WorkerBudget(Artifact):
+    max_turns: int = Field(default=40, ge=1)
+    wall_clock_s: float = Field(default=900.0, gt=0)
+    max_tokens: int = Field(default=400_000, ge=0)
+    max_dollars: float = Field(default=2.0, ge=0)
+    job_timeout_s: float = Field(default=600.0, gt=0)
+
+
+class Brief(Artifact):
+    schema_version: int = 1
+    campaign: str
+    round: int = Field(ge=1)
+    worker_id: str  # "w01"
+    seed: int = 0
+    axis: Axis | None = None  # None for the baseline anchor
+    objective: Objective = "raise_dev"
+    standing_recipe: RecipeValues
+    rules: list[str] = Field(default_factory=list)
+    dead_ends: list[DeadEnd] = Field(default_factory=list)  # only those that concern this axis
+    budget: WorkerBudget = Field(default_factory=WorkerBudget)
+    sandbox: str  # absolute path of the worker's fork
+    substrate_commit: str = ""
+
+    @property
+    def axis_name(self) -> str:
+        return self.axis.name if self.axis else BASELINE
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.axis is None

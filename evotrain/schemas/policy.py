@@ -1,0 +1,97 @@
+"""The rolling search policy: the only artifact that carries memory across rounds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from evotrain.schemas.common import Artifact, RecipeValue, RecipeValues, Scalar
+
+AxisStatus = Literal["active", "promoted", "retired"]
+Objective = Literal["raise_dev", "proxy_aware"]
+
+
+class AxisRange(Artifact):
+    """Where along one recipe key an axis may move.
+
+    kind=choice: pick from `choices`; log/linear: a float in [low, high]; int: an integer in [low, high].
+    """
+
+    kind: Literal["choice", "log", "linear", "int"]
+    choices: list[Scalar] | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> AxisRange:
+        if self.kind == "choice":
+            if not self.choices:
+                raise ValueError("choice range needs non-empty 'choices'")
+        elif self.low is None or self.high is None or self.low > self.high:
+            raise ValueError(f"{self.kind} range needs low <= high")
+        if self.kind == "log" and self.low is not None and self.low <= 0:
+            raise ValueError("log range needs low > 0")
+        return self
+
+
+class Axis(Artifact):
+    """One direction of search, e.g. `learning_rate` in category `optimizer`."""
+
+    name: str
+    category: str
+    description: str = ""
+    key: str  # dotted recipe key the axis moves
+    range: AxisRange
+    status: AxisStatus = "active"
+    since_round: int = 0
+
+
+class DeadEnd(Artifact):
+    """An entry of "Don't waste budget on": append-only, tagged with the round that found it."""
+
+    what: str
+    key: str
+    direction: Literal["increase", "decrease", "set"]
+    value: RecipeValue = None  # for direction=set: the value not to try again
+    why: str
+    evidence: str
+    round: int
+
+
+class NoiseRule(Artifact):
+    """The promotion threshold and how it was computed (revisable each round)."""
+
+    statistic: str = "2 x sd of baseline-anchor leaderboard replicates (floor 0.01)"
+    threshold: float = Field(ge=0.0, le=1.0, default=0.03)
+    n_samples: int = 0
+    samples: list[float] = Field(default_factory=list)
+
+
+class Promotion(Artifact):
+    round: int
+    key: str
+    old: RecipeValue = None
+    new: RecipeValue = None
+    leaderboard_gain: float
+    evidence: str
+
+
+class Policy(Artifact):
+    """Rolling search policy for `round` (the round it governs)."""
+
+    schema_version: int = 1
+    campaign: str
+    round: int = Field(ge=1)
+    search_mode: str = "Recipe stabilisation"
+    objective: Objective = "raise_dev"
+    standing_recipe: RecipeValues
+    axes: list[Axis]
+    dead_ends: list[DeadEnd] = Field(default_factory=list, title="Don't waste budget on")
+    noise: NoiseRule = Field(default_factory=NoiseRule)
+    promotions: list[Promotion] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)  # empirical rules learned from data
+    rationale: str = ""
+
+    def active_axes(self) -> list[Axis]:
+        return [a for a in self.axes if a.status == "active"]

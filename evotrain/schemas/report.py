@@ -1,0 +1,80 @@
+"""The round report: exactly five sections, one schema for a whole campaign.
+
+Numbers are computed deterministically by the collector; narrative strings come from the agent
+backend (scripted: derived from the numbers; LLM: schema-constrained and validated).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from evotrain.schemas.common import Artifact, KeyChange
+
+
+class CandidateSummary(Artifact):
+    worker_id: str
+    axis: str
+    axis_category: str
+    is_baseline: bool
+    status: str  # ok | failed | tampered
+    changes: list[KeyChange] = Field(default_factory=list)
+    dev: float | None = None
+    dev_by_family: dict[str, float] = Field(default_factory=dict)
+    leaderboard: float | None = None  # public score; None if not submitted
+    leaderboard_by_family: dict[str, float] = Field(default_factory=dict)
+    chosen_step: int | None = None
+    failure: str | None = None
+    summary: str = ""  # narrative
+
+
+class Pattern(Artifact):
+    statement: str
+    evidence: list[str] = Field(default_factory=list)  # worker ids / numbers backing it
+
+
+class CalibrationRow(Artifact):
+    worker_id: str
+    dev: float
+    leaderboard: float
+    gap: float  # dev - leaderboard
+
+
+class Calibration(Artifact):
+    rows: list[CalibrationRow] = Field(default_factory=list)
+    rank_correlation: float | None = None  # Spearman between dev and leaderboard over rows
+    mean_gap: float | None = None
+    family_deltas: dict[str, float] = Field(default_factory=dict)  # best vs baseline, dev - lb per family
+    noise_band: float
+    baseline_dev: float | None = None
+    baseline_leaderboard: float | None = None
+    best_dev: float | None = None
+    best_leaderboard: float | None = None
+    drift_flag: bool = False
+    drift_evidence: str = ""
+    narrative: str = ""
+
+
+class Surprise(Artifact):
+    statement: str
+    worker_id: str | None = None
+
+
+class RationaleAudit(Artifact):
+    worker_id: str
+    rationale: str
+    consistent: bool  # did the outcome support the worker's stated rationale?
+    note: str = ""
+
+
+class RoundReport(Artifact):
+    schema_version: int = 1
+    campaign: str
+    round: int
+    objective: str
+    search_mode: str
+    # the five sections, in order
+    candidates: list[CandidateSummary]
+    patterns: list[Pattern]
+    calibration: Calibration
+    surprises: list[Surprise]
+    rationale_audit: list[RationaleAudit]

@@ -1,0 +1,39 @@
+"""The substrate's output contract: what `train + evaluate` writes as results.json.
+
+A substrate (the default mini task, or a GPU template) imports this model so that workers and
+the collector read one typed format, whatever trained the model.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from evotrain.schemas.common import Artifact
+
+
+class LossPoint(Artifact):
+    step: int
+    loss: float
+
+
+class CheckpointEval(Artifact):
+    step: int
+    adapter_dir: str  # relative to the results file's directory
+    overall: float = Field(ge=0.0, le=1.0)
+    by_family: dict[str, float]
+    n_items: int
+
+
+class RunResults(Artifact):
+    schema_version: int = 1
+    substrate: str
+    recipe_sha256: str
+    seed: int
+    steps: int
+    train_seconds: float
+    eval_seconds: float
+    loss_curve: list[LossPoint]
+    final_loss: float | None
+    nan_loss: bool = False
+    checkpoints: list[CheckpointEval]
+    device: str = "cpu"

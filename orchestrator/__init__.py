@@ -1,0 +1,1 @@
+"""The orchestrator: plans briefs from the policy, runs rounds, collects, applies the meta agent."""

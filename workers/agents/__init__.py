@@ -1,0 +1,1 @@
+"""Agent backends behind one interface: scripted (offline default), anthropic, openai-compatible."""

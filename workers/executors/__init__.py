@@ -1,0 +1,1 @@
+"""Executors run substrate jobs: local subprocesses (default), Ray, Kubernetes Jobs."""
