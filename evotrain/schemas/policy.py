@@ -8,7 +8,8 @@ from pydantic import Field, model_validator
 
 from evotrain.schemas.common import Artifact, RecipeValue, RecipeValues, Scalar
 
-AxisStatus = Literal["active", "promoted", "retired"]
+# dormant: in the axis library but not yet searched (activated when its category rotates in)
+AxisStatus = Literal["active", "promoted", "retired", "dormant"]
 Objective = Literal["raise_dev", "proxy_aware"]
 
 
@@ -59,6 +60,15 @@ class DeadEnd(Artifact):
     round: int
 
 
+class Replicate(Artifact):
+    """One baseline-anchor measurement: the standing recipe (by hash) re-run in a round."""
+
+    round: int
+    recipe_sha256: str
+    dev: float | None = None
+    leaderboard: float | None = None
+
+
 class NoiseRule(Artifact):
     """The promotion threshold and how it was computed (revisable each round)."""
 
@@ -66,6 +76,25 @@ class NoiseRule(Artifact):
     threshold: float = Field(ge=0.0, le=1.0, default=0.03)
     n_samples: int = 0
     samples: list[float] = Field(default_factory=list)
+    dev_threshold: float = Field(ge=0.0, le=1.0, default=0.03)  # same statistic on dev replicates
+    replicates: list[Replicate] = Field(default_factory=list)  # every anchor so far, append-only
+
+
+class RoundPoint(Artifact):
+    """One row of the trajectory (paper Table 2), appended by the meta agent's code each round."""
+
+    round: int
+    search_mode: str
+    objective: str
+    best_dev: float | None = None
+    best_leaderboard: float | None = None
+    baseline_dev: float | None = None
+    baseline_leaderboard: float | None = None
+    leaderboard_improvement: float | None = None  # best LB minus best LB of all earlier rounds
+    plateau: bool = False
+    dev_only_rise: bool = False  # dev gain beyond the band while the leaderboard gain is not
+    categories: list[str] = Field(default_factory=list)  # active axis categories that round
+    learned: str = ""  # the policy rationale written after this round
 
 
 class Promotion(Artifact):
@@ -91,7 +120,10 @@ class Policy(Artifact):
     noise: NoiseRule = Field(default_factory=NoiseRule)
     promotions: list[Promotion] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)  # empirical rules learned from data
-    rationale: str = ""
+    rationale: str = ""  # what the loop learned from the previous round (trajectory table)
+    # code-derived memory (the meta agent may not edit it): trajectory and plateau bookkeeping
+    history: list[RoundPoint] = Field(default_factory=list)
+    plateau_count: int = Field(default=0, ge=0)  # consecutive plateau rounds of the active category
 
     def active_axes(self) -> list[Axis]:
         return [a for a in self.axes if a.status == "active"]

@@ -25,6 +25,9 @@ class CandidateSummary(Artifact):
     chosen_step: int | None = None
     failure: str | None = None
     summary: str = ""  # narrative
+    submitted: bool = False  # sent to the leaderboard this round (budget-limited)
+    dev_gain: float | None = None  # dev minus the baseline anchor's dev
+    leaderboard_gain: float | None = None  # leaderboard minus the baseline anchor's leaderboard
 
 
 class Pattern(Artifact):
@@ -52,6 +55,14 @@ class Calibration(Artifact):
     drift_flag: bool = False
     drift_evidence: str = ""
     narrative: str = ""
+    dev_band: float | None = None  # noise band on dev (same statistic, dev replicates)
+    best_worker: str | None = None  # best submitted non-baseline candidate by leaderboard
+    leaderboard_improvement: float | None = None  # best LB this round minus best LB of earlier rounds
+    plateau: bool = False  # leaderboard_improvement below the constitution's plateau epsilon
+    dev_only_rise: bool = False  # a candidate's dev gain beats the band while its LB gain does not
+    drift_streak: int = 0  # consecutive rounds (this one included) with dev_only_rise
+    drift_worker: str | None = None  # the candidate that inflated dev this round
+    drift_axis: str | None = None
 
 
 class Surprise(Artifact):

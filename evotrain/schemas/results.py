@@ -37,3 +37,15 @@ class RunResults(Artifact):
     nan_loss: bool = False
     checkpoints: list[CheckpointEval]
     device: str = "cpu"
+
+
+class EvalReport(Artifact):
+    """What a substrate's evaluate command writes: one adapter scored on one items file."""
+
+    schema_version: int = 1
+    overall: float = Field(ge=0.0, le=1.0)
+    by_family: dict[str, float]
+    n_items: int = Field(ge=0)
+    n_by_family: dict[str, int] = Field(default_factory=dict)
+    items_sha256: str = ""
+    adapter_dir: str = ""

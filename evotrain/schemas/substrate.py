@@ -2,7 +2,8 @@
 
 A substrate is a program, not a library: evotrain runs its commands as subprocesses (locally, on
 Ray or in a Kubernetes Job), so a GPU substrate can swap in without touching evotrain.
-Placeholders in commands: {python} {recipe} {out} {seed} {adapter} {items} {report}.
+Placeholders in commands: {python} {recipe} {out} {seed} {adapter} {items} {report};
+generate_command also takes {n} {mix} {difficulty} (mix and difficulty as JSON strings).
 """
 
 from __future__ import annotations

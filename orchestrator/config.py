@@ -1,0 +1,82 @@
+"""Campaign config: one typed YAML file a user writes (or `evotrain demo` writes for them)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, JsonValue, field_validator
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model
+from evotrain.schemas.brief import WorkerBudget
+from evotrain.schemas.common import Artifact, RecipeValues
+from workers.agents.factory import AgentConfig
+
+
+class Limits(Artifact):
+    """A budget; None = unlimited. compute_s counts CPU/GPU-seconds of jobs (wall × slots)."""
+
+    tokens: int | None = Field(default=None, ge=0)
+    dollars: float | None = Field(default=None, ge=0)
+    compute_s: float | None = Field(default=None, ge=0)
+    wall_clock_s: float | None = Field(default=None, gt=0)
+
+
+class ExecutorConfig(Artifact):
+    kind: Literal["local", "ray", "kubernetes"] = "local"
+    options: dict[str, JsonValue] = Field(default_factory=dict)  # backend-specific: address=, namespace=
+
+
+class AgentRoles(Artifact):
+    worker: AgentConfig = Field(default_factory=AgentConfig)
+    collector: AgentConfig = Field(default_factory=AgentConfig)
+    meta: AgentConfig = Field(default_factory=AgentConfig)
+
+
+class LeaderboardConfig(Artifact):
+    kind: Literal["local", "kaggle"] = "local"
+    submissions_per_round: int = Field(default=3, ge=1)
+    competition: str = "nvidia-nemotron-model-reasoning-challenge"
+
+
+class CampaignConfig(Artifact):
+    schema_version: int = 1
+    name: str
+    substrate: str = "substrate/default"
+    constitution: str = "constitution"
+    rounds: int = Field(default=3, ge=1)
+    workers_per_round: int = Field(default=4, ge=2)  # one baseline anchor + at least one explorer
+    parallel_jobs: int = Field(default=2, ge=1)
+    cpu_slots_per_job: int = Field(default=1, ge=1)
+    seed: int = 0
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    agents: AgentRoles = Field(default_factory=AgentRoles)
+    worker_budget: WorkerBudget = Field(default_factory=WorkerBudget)
+    round_budget: Limits = Field(default_factory=Limits)
+    campaign_budget: Limits = Field(default_factory=Limits)
+    leaderboard: LeaderboardConfig = Field(default_factory=LeaderboardConfig)
+    # applied on top of the substrate's recipe.yaml to form round 1's standing recipe (e.g. fewer steps
+    # for a quick test campaign); the substrate itself is never written
+    recipe_overrides: RecipeValues = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", v):
+            raise ValueError("must be 1-41 chars of a-z, 0-9 and '-', starting with a letter or digit")
+        return v
+
+
+def load_config(path: Path) -> CampaignConfig:
+    return read_model(path, CampaignConfig)
+
+
+def resolve_under(root: Path, value: str, field: str) -> Path:
+    """Resolve a config path against the workspace root; error names the field when missing."""
+    p = Path(value)
+    p = p if p.is_absolute() else (root / p)
+    if not p.exists():
+        raise EvotrainError(f"config field '{field}': path not found: {p}")
+    return p.resolve()

@@ -1,0 +1,78 @@
+"""Plan a round: policy → N briefs (one baseline anchor, the rest on distinct active axes).
+
+Only the policy crosses rounds, so a brief is a pure function of (policy, config, round): re-planning
+after a crash yields the same briefs.
+"""
+
+from __future__ import annotations
+
+from evotrain.paths import CampaignPaths, worker_dir_name
+from evotrain.schemas.brief import Brief, WorkerBudget
+from evotrain.schemas.policy import Axis, DeadEnd, Policy
+
+
+def round_seed(campaign_seed: int, round_no: int) -> int:
+    """All workers of a round share one training seed (paired comparison against the anchor);
+    the anchor's seed changes from round to round, so anchors are seed replicates."""
+    return campaign_seed * 1000 + round_no
+
+
+def _fully_blocked(axis: Axis, dead_ends: list[DeadEnd]) -> bool:
+    """An axis whose every direction is registered as a dead end has nothing left to try."""
+    directions = {d.direction for d in dead_ends if d.key == axis.key}
+    if axis.range.kind == "choice":
+        dead_values = {d.value for d in dead_ends if d.key == axis.key and d.direction == "set"}
+        return bool(axis.range.choices) and all(c in dead_values for c in axis.range.choices)
+    return {"increase", "decrease"} <= directions
+
+
+def explorable_axes(policy: Policy) -> list[Axis]:
+    return [a for a in policy.active_axes() if not _fully_blocked(a, policy.dead_ends)]
+
+
+def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
+    """Distinct active axes while they last, rotating the starting point each round so that a policy
+    with more axes than workers covers all of them over rounds; surplus workers revisit axes (their
+    seeds differ, so the scripted agent steps the other way)."""
+    axes = explorable_axes(policy)
+    if not axes:
+        return []
+    start = ((round_no - 1) * n_explorers) % len(axes)
+    ordered = axes[start:] + axes[:start]
+    return [ordered[i % len(ordered)] for i in range(n_explorers)]
+
+
+def plan_round(
+    policy: Policy,
+    paths: CampaignPaths,
+    round_no: int,
+    workers_per_round: int,
+    campaign_seed: int,
+    budget: WorkerBudget,
+    substrate_commit: str,
+) -> list[Brief]:
+    seed = round_seed(campaign_seed, round_no)
+    explorers = assign_axes(policy, workers_per_round - 1, round_no)
+    briefs: list[Brief] = []
+    for index in range(1, workers_per_round + 1):
+        worker_id = worker_dir_name(index)
+        axis = None if index == 1 or not explorers else explorers[index - 2]
+        concerning = [d for d in policy.dead_ends if axis is not None and d.key == axis.key]
+        briefs.append(
+            Brief(
+                campaign=paths.campaign,
+                round=round_no,
+                worker_id=worker_id,
+                # explorers past the first visit of an axis get a different seed offset
+                seed=seed + (0 if index <= len(explorers) + 1 else index),
+                axis=axis,
+                objective=policy.objective,
+                standing_recipe=policy.standing_recipe,
+                rules=list(policy.rules),
+                dead_ends=concerning,
+                budget=budget,
+                sandbox=str(paths.sandbox(round_no, worker_id).resolve()),
+                substrate_commit=substrate_commit,
+            )
+        )
+    return briefs

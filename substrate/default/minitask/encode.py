@@ -1,0 +1,51 @@
+"""Training examples from puzzles (editable: a worker may change how targets are written).
+
+Targets follow the compact prompt from prompt_format.py:
+- answer_only:  `\\boxed{answer}`
+- step_by_step: `<rule>:\\boxed{answer}`, the rule the generator knows, written first so the model
+  states the inferred rule and then applies it (the base checkpoint has learned to apply a stated
+  rule; see pretrain_base.py).
+Loss is on the target tokens only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from minitask.prompt_format import PuzzleLike, render_prompt
+from minitask.tokenizer import CharTokenizer
+
+TraceStyle = Literal["answer_only", "step_by_step"]
+IGNORE = -100
+MAX_RULE_CHARS = 40
+
+
+class RuledPuzzle(PuzzleLike):
+    rule_text: str
+    answer: str
+
+
+def compact_rule(puzzle: RuledPuzzle) -> str:
+    """The rule as one short line (':' and newlines would clash with the compact syntax)."""
+    text = " ".join(puzzle.rule_text.split()).replace(":", " ")
+    return text[:MAX_RULE_CHARS]
+
+
+def build_target(puzzle: RuledPuzzle, trace_style: TraceStyle) -> str:
+    boxed = f"\\boxed{{{puzzle.answer}}}"
+    if trace_style == "answer_only":
+        return boxed
+    return f"{compact_rule(puzzle)}:{boxed}"
+
+
+def encode_pair(tok: CharTokenizer, prompt: str, target: str) -> tuple[list[int], list[int]]:
+    """Token ids and labels: BOS + prompt (ignored by the loss) + target + EOS (learned)."""
+    p_ids = [tok.bos_id, *tok.encode(prompt)]
+    t_ids = [*tok.encode(target), tok.eos_id]
+    return p_ids + t_ids, [IGNORE] * len(p_ids) + t_ids
+
+
+def encode_puzzle(tok: CharTokenizer, puzzle: RuledPuzzle, trace_style: TraceStyle) -> tuple[
+    list[int], list[int]
+]:
+    return encode_pair(tok, render_prompt(puzzle), build_target(puzzle, trace_style))

@@ -1,0 +1,197 @@
+"""Forks of the immutable substrate: one snapshot commit per campaign, one git worktree per worker.
+
+The substrate folder is only ever read (git is pointed at it with --work-tree; nothing is written
+there). Snapshot commits are content-addressed (fixed author/date, no parent), so forking the same
+folder twice yields the same commit: idempotent across restarts. Frozen paths are checked after a
+worker's run by comparing git blob hashes on disk with the recorded commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import git
+import yaml
+from filelock import FileLock
+from pydantic import ValidationError
+
+from evotrain.errors import EvotrainError, first_validation_error
+from evotrain.schemas.substrate import SubstrateSpec
+from workers.substrate_contract import SPEC_FILE, matches_any
+
+SNAPSHOT_BRANCH = "refs/heads/substrate"
+# Runtime outputs never belong in a snapshot or a diff.
+EXCLUDES = ["runs/", "__pycache__/", "*.pyc", ".evotrain/", ".pytest_cache/"]
+_FIXED_ENV = {
+    "GIT_AUTHOR_NAME": "evotrain",
+    "GIT_AUTHOR_EMAIL": "evotrain@localhost",
+    "GIT_COMMITTER_NAME": "evotrain",
+    "GIT_COMMITTER_EMAIL": "evotrain@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+}
+
+
+class ForkRef(NamedTuple):
+    commit: str
+    tree: str
+
+
+def _git() -> git.Git:
+    return git.Git()
+
+
+def _lock(repo_dir: Path) -> FileLock:
+    return FileLock(str(repo_dir.parent / f".{repo_dir.name}.lock"))
+
+
+def _ensure_repo(repo_dir: Path) -> None:
+    if not (repo_dir / "HEAD").is_file():
+        repo_dir.mkdir(parents=True, exist_ok=True)
+        _git().init("--bare", "-q", str(repo_dir))
+    exclude = repo_dir / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text("\n".join(EXCLUDES) + "\n", encoding="utf-8")
+
+
+def fork_substrate(substrate_dir: Path | str, repo_dir: Path | str) -> ForkRef:
+    """Snapshot `substrate_dir` into the bare repo `repo_dir`; return (commit, tree). Idempotent."""
+    src, repo = Path(substrate_dir).resolve(), Path(repo_dir).resolve()
+    if not (src / SPEC_FILE).is_file():
+        raise EvotrainError(f"{src}: not a substrate ({SPEC_FILE} missing)")
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(repo):
+        _ensure_repo(repo)
+        g = _git()
+        base = [f"--git-dir={repo}", f"--work-tree={src}"]
+        env = {**os.environ, "GIT_INDEX_FILE": str(repo / "snapshot.index"), **_FIXED_ENV}
+        g.execute(["git", *base, "add", "-A", "."], env=env, cwd=str(src))
+        tree = g.execute(["git", *base, "write-tree"], env=env, cwd=str(src)).strip()
+        commit = g.execute(
+            ["git", f"--git-dir={repo}", "commit-tree", tree, "-m", f"substrate snapshot of {src.name}"],
+            env=env,
+        ).strip()
+        g.execute(["git", f"--git-dir={repo}", "update-ref", SNAPSHOT_BRANCH, commit])
+        # keep every snapshot reachable, so a campaign's recorded commit survives gc
+        g.execute(["git", f"--git-dir={repo}", "update-ref", f"refs/snapshots/{commit}", commit])
+    return ForkRef(commit=commit, tree=tree)
+
+
+def _common_dir(sandbox: Path) -> Path | None:
+    try:
+        out = _git().execute(["git", "-C", str(sandbox), "rev-parse", "--git-common-dir"])
+    except git.GitCommandError:
+        return None
+    path = Path(out.strip())
+    return (sandbox / path).resolve() if not path.is_absolute() else path.resolve()
+
+
+def worktree_head(sandbox: Path) -> str | None:
+    try:
+        return _git().execute(["git", "-C", str(sandbox), "rev-parse", "HEAD"]).strip()
+    except git.GitCommandError:
+        return None
+
+
+def create_sandbox(repo_dir: Path | str, commit: str, sandbox_path: Path | str) -> Path:
+    """A detached git worktree of `commit` at `sandbox_path`; an existing valid one is reused."""
+    repo, sandbox = Path(repo_dir).resolve(), Path(sandbox_path).absolute()
+    if not (repo / "HEAD").is_file():
+        raise EvotrainError(f"{repo}: substrate repo not found (fork the substrate first)")
+    with _lock(repo):
+        if sandbox.exists():
+            if (sandbox / ".git").is_file() and _common_dir(sandbox) == repo:
+                head = worktree_head(sandbox)
+                if head == commit:
+                    return sandbox
+                raise EvotrainError(f"{sandbox}: existing sandbox is at {head}, expected commit {commit}")
+            raise EvotrainError(f"{sandbox}: exists but is not a worktree of {repo}")
+        sandbox.parent.mkdir(parents=True, exist_ok=True)
+        g = _git()
+        g.execute(["git", f"--git-dir={repo}", "worktree", "prune"])
+        try:
+            g.execute(["git", f"--git-dir={repo}", "worktree", "add", "-q", "--detach", str(sandbox), commit])
+        except git.GitCommandError as exc:
+            raise EvotrainError(f"{sandbox}: cannot create worktree at {commit}: {exc.stderr.strip()}") from exc
+    return sandbox
+
+
+def read_blob(repo_dir: Path | str, commit: str, rel_path: str) -> bytes | None:
+    """A file's bytes at `commit`, or None if it is not in that commit."""
+    try:
+        blob = git.Repo(str(repo_dir)).commit(commit).tree / rel_path
+    except (KeyError, ValueError, git.BadName):
+        return None
+    return blob.data_stream.read()
+
+
+def spec_at(repo_dir: Path | str, commit: str) -> SubstrateSpec:
+    """The SubstrateSpec as recorded in the snapshot (never the sandbox copy an agent could edit)."""
+    data = read_blob(repo_dir, commit, SPEC_FILE)
+    source = f"{SPEC_FILE}@{commit[:12]}"
+    if data is None:
+        raise EvotrainError(f"{source}: file not found in substrate commit")
+    try:
+        return SubstrateSpec.model_validate(yaml.safe_load(data.decode("utf-8")) or {})
+    except ValidationError as exc:
+        raise EvotrainError(first_validation_error(exc, source)) from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise EvotrainError(f"{source}: cannot parse: {type(exc).__name__}") from exc
+
+
+def _blob_sha(path: Path) -> tuple[bool, str]:
+    """(is_symlink, git blob sha1) of a file on disk, as git would hash it."""
+    if path.is_symlink():
+        data, link = os.readlink(path).encode(), True
+    else:
+        data, link = path.read_bytes(), False
+    return link, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _committed_files(repo_dir: Path, commit: str) -> dict[str, tuple[bool, str]]:
+    out = _git().execute(["git", f"--git-dir={repo_dir}", "ls-tree", "-r", "-z", commit])
+    files: dict[str, tuple[bool, str]] = {}
+    for entry in filter(None, out.split("\0")):
+        meta, path = entry.split("\t", 1)
+        mode, _kind, sha = meta.split()
+        files[path] = (mode == "120000", sha)
+    return files
+
+
+def _disk_files(sandbox: Path) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(sandbox, followlinks=False):
+        rel_root = Path(root).relative_to(sandbox)
+        if rel_root == Path("."):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            files = [f for f in files if f != ".git"]
+        # symlinked directories are listed in dirs but not descended: treat them as entries
+        for name in [*files, *(d for d in dirs if (Path(root) / d).is_symlink())]:
+            found.append((rel_root / name).as_posix())
+    return found
+
+
+def frozen_patterns(spec: SubstrateSpec, extra: list[str] | None = None) -> list[str]:
+    """Frozen globs: the substrate's, the constitution's, and the spec file itself."""
+    return [*spec.frozen, *(extra or []), SPEC_FILE]
+
+
+def verify_frozen(
+    sandbox: Path | str, repo_dir: Path | str, commit: str, patterns: list[str]
+) -> list[str]:
+    """Frozen paths whose content differs from `commit` ("modified:", "deleted:", "added:" + path)."""
+    box, repo = Path(sandbox), Path(repo_dir)
+    committed = {p: v for p, v in _committed_files(repo, commit).items() if matches_any(p, patterns)}
+    on_disk = {p for p in _disk_files(box) if matches_any(p, patterns)}
+    changes: list[str] = []
+    for path in sorted(set(committed) | on_disk):
+        if path not in on_disk:
+            changes.append(f"deleted: {path}")
+        elif path not in committed:
+            changes.append(f"added: {path}")
+        elif _blob_sha(box / path) != committed[path]:
+            changes.append(f"modified: {path}")
+    return changes

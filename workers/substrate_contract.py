@@ -1,0 +1,103 @@
+"""The worker's view of a substrate: its `substrate.yaml`, its recipe file, its path globs.
+
+A substrate is a program driven by commands with placeholders ({python} {recipe} {out} {seed}
+...). Rendering is strict: an unknown placeholder is a one-line error, never a silently broken job.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model
+from evotrain.schemas.common import RecipeValues
+from evotrain.schemas.substrate import SubstrateSpec
+
+SPEC_FILE = "substrate.yaml"
+
+
+def load_spec(substrate_dir: Path | str) -> SubstrateSpec:
+    """Read `<dir>/substrate.yaml` as a SubstrateSpec (one-line error naming the field)."""
+    return read_model(Path(substrate_dir) / SPEC_FILE, SubstrateSpec)
+
+
+def render_command(template: list[str], **values: str | int | float) -> list[str]:
+    """Fill {placeholders} in each argument; {python} defaults to this interpreter."""
+    filled: dict[str, str] = {"python": sys.executable}
+    filled.update({k: str(v) for k, v in values.items()})
+    out: list[str] = []
+    for arg in template:
+        names = [name for _, name, _, _ in string.Formatter().parse(arg) if name is not None]
+        missing = [n for n in names if n not in filled]
+        if missing:
+            raise EvotrainError(f"substrate.yaml: command argument {arg!r}: unknown placeholder {{{missing[0]}}}")
+        out.append(arg.format(**filled))
+    return out
+
+
+def parse_recipe_text(text: str, source: str) -> RecipeValues:
+    """Parse recipe YAML into a flat key->value mapping (top level must be a mapping)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise EvotrainError(f"{source}: cannot parse: {first}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise EvotrainError(f"{source}: recipe must be a mapping of keys to values")
+    return {str(k): v for k, v in data.items()}
+
+
+def load_recipe(path: Path) -> RecipeValues:
+    if not path.is_file():
+        raise EvotrainError(f"{path}: recipe file not found")
+    return parse_recipe_text(path.read_text(encoding="utf-8"), str(path))
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a path glob to a regex: `**` spans directories, `*`/`?` stay inside one segment."""
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts) + r"\Z")
+
+
+def matches_any(rel_path: str, patterns: list[str]) -> bool:
+    """True if the POSIX relative path matches a glob, or lies under a directory a glob names."""
+    for pattern in patterns:
+        pattern = pattern.strip().removeprefix("./")
+        if not pattern:
+            continue
+        regex = _glob_regex(pattern.rstrip("/"))
+        if regex.match(rel_path):
+            return True
+        # "eval/" or "eval" also covers everything below it
+        head = rel_path
+        while "/" in head:
+            head = head.rsplit("/", 1)[0]
+            if regex.match(head):
+                return True
+    return False
