@@ -1,0 +1,61 @@
+"""Secret multiplicative unit conversion: 'x m becomes y', y = x * factor shown with 2 decimals."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from ..puzzle import Example, Puzzle, boxed
+
+NAME = "unit_conversion"
+MARKER = "a secret unit conversion is applied to measurements"
+HEADER = "In Alice's Wonderland, a secret unit conversion is applied to measurements. For example:\n"
+QUERY_PREFIX = "\nNow, convert the following measurement: "
+# Real data: factor in [0.5, 2.0], inputs 5..50 shown like Python's str(round(x, 2)), outputs "%.2f".
+FACTOR_RANGE = (0.5, 2.0)
+VALUE_RANGE = (5.0, 50.0)
+# difficulty -> (factor decimals, example count); fewer examples and finer factors are harder.
+KNOBS = {0: (1, 5), 1: (2, 4), 2: (4, 3)}
+
+
+def show_value(x: float) -> str:
+    return str(round(x, 2))
+
+
+def convert(value: str, factor: float) -> str:
+    return f"{float(value) * factor:.2f}"
+
+
+def render_prompt(examples: list[Example], query: str) -> str:
+    lines = "\n".join(f"{ex.inp} m becomes {ex.out}" for ex in examples)
+    return HEADER + lines + QUERY_PREFIX + query + " m"
+
+
+def parse(prompt: str) -> tuple[list[Example], str]:
+    body, _, query = prompt.partition(QUERY_PREFIX)
+    pairs = re.findall(r"^(\S+) m becomes (\S+)$", body, re.M)
+    return [Example(a, b) for a, b in pairs], query.strip().removesuffix(" m")
+
+
+def generate(rng: random.Random, difficulty: int) -> Puzzle:
+    decimals, n_examples = KNOBS[difficulty]
+    factor = round(rng.uniform(*FACTOR_RANGE), decimals)
+    values: list[str] = []
+    while len(values) < n_examples + 1:
+        v = show_value(rng.uniform(*VALUE_RANGE))
+        if v not in values:
+            values.append(v)
+    examples = [Example(v, convert(v, factor)) for v in values[:-1]]
+    query = values[-1]
+    answer = convert(query, factor)
+    return Puzzle(
+        family=NAME,
+        rule=f"factor:{factor}",
+        rule_text=f"multiply the measurement by {factor}",
+        examples=tuple(examples),
+        query=query,
+        answer=answer,
+        difficulty=difficulty,
+        prompt=render_prompt(examples, query),
+        trace=(f"rule: factor:{factor}", f"{query} * {factor} = {answer}", boxed(answer)),
+    )
