@@ -20,12 +20,16 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     # Imported here so `evotrain --help` stays one import away from every group.
+    from orchestrator.cli_audit import register_audit_commands
+    from orchestrator.cli_policy import policy_app
     from orchestrator.cli_substrate import leaderboard_app, substrate_app
     from workers.cli import worker_app
 
     app.add_typer(substrate_app, name="substrate", help="Run the substrate: train + evaluate one recipe.")
     app.add_typer(leaderboard_app, name="leaderboard", help="Local leaderboard on the hidden split.")
     app.add_typer(worker_app, name="worker", help="Run one memory-free worker on its own (debugging).")
+    app.add_typer(policy_app, name="policy", help="Inspect and diff rolling search policy versions.")
+    register_audit_commands(app)  # report show, deadends, trajectory, dashboard, submit, audit
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ class ConstitutionRules(Artifact):
     plateau_rounds: int = Field(default=2, ge=1)  # rotate the axis category after this many
     plateau_epsilon: float = Field(default=0.005, ge=0, le=1)  # LB improvement below this = plateau
     drift_rounds: int = Field(default=2, ge=1)  # dev-only rises in a row that flag proxy drift
-    workers_per_round: int = Field(default=8, ge=2)
+    workers_per_round: int = Field(default=4, ge=2)  # one of them the baseline anchor
     baseline_anchors_per_round: Literal[1] = 1
     submission_budget_per_round: int = Field(default=3, ge=1)  # baseline anchor included
     noise: NoiseStatistic = Field(default_factory=NoiseStatistic)

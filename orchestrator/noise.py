@@ -1,0 +1,75 @@
+"""Noise band: how far apart two single runs of one recipe land by seed noise alone.
+
+Statistic (documented in docs/META.md): the baseline anchor re-runs the standing recipe every
+round. Group its replicates by standing-recipe hash, take the pooled within-group standard deviation
+s (degrees of freedom = sum(n_g - 1)); a candidate-vs-anchor difference of two single runs has sd
+s * sqrt(2), so the band is max(floor, multiplier * sqrt(2) * s). With no degrees of freedom yet the
+prior from the constitution is used (never below the floor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from typing import Literal
+
+from evotrain.schemas.common import RecipeValues
+from evotrain.schemas.constitution import NoiseStatistic
+from evotrain.schemas.policy import NoiseRule, Replicate
+
+Metric = Literal["dev", "leaderboard"]
+
+
+def recipe_sha256(recipe: RecipeValues) -> str:
+    """Stable hash of a recipe (sorted-key JSON), used to group anchor replicates."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def pooled_sd(replicates: list[Replicate], metric: Metric) -> tuple[float | None, int]:
+    """Pooled within-recipe standard deviation and its degrees of freedom."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for rep in replicates:
+        value = getattr(rep, metric)
+        if value is not None:
+            groups[rep.recipe_sha256].append(float(value))
+    dof = sum(len(v) - 1 for v in groups.values())
+    if dof == 0:
+        return None, 0
+    ss = 0.0
+    for values in groups.values():
+        mean = sum(values) / len(values)
+        ss += sum((x - mean) ** 2 for x in values)
+    return math.sqrt(ss / dof), dof
+
+
+def band(replicates: list[Replicate], metric: Metric, stat: NoiseStatistic) -> float:
+    s, _ = pooled_sd(replicates, metric)
+    if s is None:
+        return max(stat.floor, stat.prior)
+    return min(1.0, max(stat.floor, stat.multiplier * math.sqrt(2.0) * s))
+
+
+def describe(stat: NoiseStatistic, dof: int) -> str:
+    if dof == 0:
+        return f"prior {stat.prior:g} (no anchor replicate of one recipe yet; floor {stat.floor:g})"
+    return (
+        f"{stat.multiplier:g} x sqrt(2) x pooled within-recipe sd of baseline-anchor replicates "
+        f"({dof} dof, floor {stat.floor:g})"
+    )
+
+
+def next_noise_rule(current: NoiseRule, new: Replicate | None, stat: NoiseStatistic) -> NoiseRule:
+    """The noise rule after adding this round's anchor replicate (if the anchor produced one)."""
+    replicates = [*current.replicates, *([new] if new is not None else [])]
+    samples = [r.leaderboard for r in replicates if r.leaderboard is not None]
+    _, dof = pooled_sd(replicates, "leaderboard")
+    return NoiseRule(
+        statistic=describe(stat, dof),
+        threshold=band(replicates, "leaderboard", stat),
+        n_samples=len(samples),
+        samples=samples,
+        dev_threshold=band(replicates, "dev", stat),
+        replicates=replicates,
+    )

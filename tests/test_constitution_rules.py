@@ -1,0 +1,109 @@
+"""Constitution: shipped files load, hashes stop an edited campaign, enforce catches violations."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substrate
+
+from evotrain.errors import EvotrainError
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.policy import DeadEnd
+from orchestrator import constitution, policy_store
+from orchestrator.collector import collect_round
+from orchestrator.meta_scripted import scripted_policy
+
+SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
+
+
+def test_shipped_constitution_loads() -> None:
+    c = constitution.load(SHIPPED)
+    assert c.rules.plateau_rounds == 2 and c.rules.baseline_anchors_per_round == 1
+    assert "Don't waste budget on" in c.text and c.text == (SHIPPED / "constitution.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["constitution.md", "rules.yaml"])
+def test_edit_mid_campaign_stops_with_the_file_named(tmp_path: Path, name: str) -> None:
+    copy = tmp_path / "constitution"
+    shutil.copytree(SHIPPED, copy)
+    rec = constitution.record(copy)
+    constitution.verify(rec)  # unchanged: passes
+    with open(copy / name, "a") as fh:
+        fh.write("\n# sneaky edit\n")
+    with pytest.raises(EvotrainError, match=rf"{name}: constitution changed"):
+        constitution.verify(rec)
+
+
+def test_bad_rules_file_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / "constitution.md").write_text("rules")
+    (tmp_path / "rules.yaml").write_text("plateau_rounds: 0\n")
+    with pytest.raises(EvotrainError, match=r"rules.yaml: field 'plateau_rounds'"):
+        constitution.load(tmp_path)
+
+
+def test_meta_write_paths(tmp_path: Path) -> None:
+    r = rules()
+    constitution.check_write_path(tmp_path / "policies/c1/round-002.json", tmp_path, r)
+    for bad in ("constitution/rules.yaml", "substrate/default/recipe.yaml", "reports/c1/x.json"):
+        with pytest.raises(EvotrainError):
+            constitution.check_write_path(tmp_path / bad, tmp_path, r)
+
+
+@pytest.fixture
+def round1(tmp_path: Path):
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    r = rules()
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, r)
+    policy.dead_ends = [DeadEnd(what="lr above 0.01", key="lr", direction="increase", why="diverges",
+                                evidence="r0 pilot", round=1)]
+    board = FakeLeaderboard(3)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.81, 0.812, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", 0.83, 0.85, change=("warmup_steps", 30)),
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    return policy, report, r, scripted_policy(policy, report, r)
+
+
+def test_scripted_update_is_clean(round1) -> None:
+    old, report, r, new = round1
+    assert constitution.enforce(old, new, report, r) == []
+    assert new.standing_recipe["warmup_steps"] == 30  # +0.05 over the anchor, band 0.03
+
+
+def test_enforce_catches_each_violation(round1) -> None:
+    old, report, r, good = round1
+
+    def check(pattern: str, **update: object) -> None:
+        bad = good.model_copy(update=update, deep=True)
+        found = constitution.enforce(old, bad, report, r)
+        assert any(pattern in v for v in found), found
+
+    check("removed: the registry only grows", dead_ends=[])
+    edited = good.dead_ends[0].model_copy(update={"why": "meh"})
+    check("edited", dead_ends=[edited, *good.dead_ends[1:]])
+    check("frozen field 'campaign'", campaign="other")
+    check("frozen recipe key 'base_model'", standing_recipe={**good.standing_recipe, "base_model": "big"})
+    check("changed without a promotion", standing_recipe={**good.standing_recipe, "lora_rank": 32})
+    check("without a drift flag", objective="proxy_aware")
+    check("frozen field 'history'", history=[])
+    check("below the computed band", noise=good.noise.model_copy(update={"threshold": 0.0}))
+    check("not a constitution label", search_mode="YOLO")
+    weak = old.model_copy(deep=True)
+    promo = good.promotions[0].model_copy(update={"key": "lr", "old": 0.001, "new": 0.002,
+                                                  "leaderboard_gain": 0.012})
+    check("without leaderboard gain above the noise band", promotions=[promo],
+          standing_recipe={**weak.standing_recipe, "lr": 0.002})
+
+
+def test_round_shape() -> None:
+    r = rules(workers_per_round=4)
+    constitution.check_round_shape(4, 1, r)
+    with pytest.raises(EvotrainError, match="workers_per_round"):
+        constitution.check_round_shape(3, 1, r)
+    with pytest.raises(EvotrainError, match="baseline anchors: 2"):
+        constitution.check_round_shape(4, 2, r)

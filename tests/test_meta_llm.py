@@ -1,0 +1,152 @@
+"""LLM meta backend: constitution as system prompt; violating or invalid proposals rejected + recorded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substrate
+
+from evotrain.errors import EvotrainError
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.policy import DeadEnd, Policy
+from orchestrator import constitution as const
+from orchestrator import policy_store
+from orchestrator.collector import collect_round
+from orchestrator.meta import next_policy
+from orchestrator.meta_scripted import scripted_policy
+from workers.agents.base import AgentError
+
+SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
+
+
+class CannedBackend:
+    name = "canned"
+
+    def __init__(self, outputs: list[str]) -> None:
+        self.outputs = list(outputs)
+        self.systems: list[str] = []
+
+    def complete_json(self, system: str, user: str, schema, max_attempts: int = 3):
+        self.systems.append(system)
+        try:
+            return schema.model_validate_json(self.outputs.pop(0))
+        except ValueError as exc:
+            raise AgentError(str(exc).splitlines()[0]) from exc
+
+
+def _round(tmp_path: Path, plateau_rounds: int = 1):
+    """A campaign dir with a real constitution copy, `plateau_rounds` flat rounds collected."""
+    shutil.copytree(SHIPPED, tmp_path / "constitution")
+    c = const.load(tmp_path / "constitution")
+    c = const.Constitution(directory=c.directory, text=c.text, rules=rules())
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, c.rules)
+    policy.dead_ends = [DeadEnd(what="lr above 0.01", key="lr", direction="increase", why="diverges",
+                                evidence="pilot", round=1)]
+    board = FakeLeaderboard(3)
+    report = None
+    for i in range(plateau_rounds):
+        if report is not None:
+            policy = scripted_policy(policy, report, c.rules)
+        stage_round(paths, policy, board, [
+            Cand("w01", "baseline", "baseline", 0.80, 0.80),
+            Cand("w02", "learning_rate", "optimizer", 0.80, 0.801 + 0.001 * i, change=("lr", 0.002)),
+        ])
+        report = collect_round(paths, policy.round, policy, board, c.rules)
+    return paths, c, policy, report
+
+
+def test_llm_valid_proposal_is_accepted_with_constitution_as_system_prompt(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    draft = scripted_policy(policy, report, c.rules)
+    mine = draft.model_copy(update={"rules": [*draft.rules, "seed noise ~0.01"], "rationale": draft.rationale})
+    backend = CannedBackend([mine.model_dump_json()])
+    result = next_policy(paths.policies, policy, report, c, backend=backend, workspace_root=tmp_path)
+    assert result.source == "llm" and result.rejected == []
+    assert backend.systems == [(tmp_path / "constitution" / "constitution.md").read_text()]
+    assert policy_store.load(paths.policy(2)).rules[-1] == "seed noise ~0.01"
+
+
+@pytest.mark.parametrize(("mutate", "reason"), [
+    (lambda p: p.model_copy(update={"dead_ends": []}), "dead-end 'lr above 0.01' (round 1) removed"),
+    (lambda p: p.model_copy(update={"standing_recipe": {**p.standing_recipe, "eval_split": "leaderboard"}}),
+     "frozen recipe key 'eval_split' changed"),
+    (lambda p: p.model_copy(update={"campaign": "hijack"}), "frozen field 'campaign' changed"),
+])
+def test_violating_llm_proposal_is_rejected_recorded_and_scripted_used(tmp_path: Path, mutate, reason) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    draft = scripted_policy(policy, report, c.rules)
+    backend = CannedBackend([mutate(draft).model_dump_json()])
+    result = next_policy(paths.policies, policy, report, c, backend=backend)
+    assert result.source == "fallback" and result.policy == draft
+    assert [p.name for p in result.rejected] == ["round-002-1.json"]
+    record = json.loads(result.rejected[0].read_text())
+    assert any(reason in r for r in record["reasons"]), record["reasons"]
+    assert record["proposal"]["round"] == 2
+    assert policy_store.load(paths.policy(2)) == draft
+
+
+def test_invalid_llm_output_is_recorded_and_each_attempt_numbered(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    backend = CannedBackend(["{not json", '{"campaign": "c1"}'])
+    result = next_policy(paths.policies, policy, report, c, backend=backend, max_proposals=2)
+    assert result.source == "fallback"
+    assert [p.name for p in result.rejected] == ["round-002-1.json", "round-002-2.json"]
+    assert json.loads(result.rejected[1].read_text())["reasons"][0].startswith("invalid output")
+
+
+def test_llm_skipping_a_due_rotation_is_rejected(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path, plateau_rounds=3)
+    draft = scripted_policy(policy, report, c.rules)
+    assert {a.category for a in draft.active_axes()} == {"capacity"}
+    lazy = draft.model_copy(update={"axes": policy.axes, "plateau_count": 0})
+    result = next_policy(paths.policies, policy, report, c, backend=CannedBackend([lazy.model_dump_json()]))
+    reasons = json.loads(result.rejected[0].read_text())["reasons"]
+    assert any("rotation due after 2 plateau rounds" in r for r in reasons), reasons
+
+
+def test_edited_constitution_stops_meta_naming_the_file(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    rec = const.record(tmp_path / "constitution")
+    (tmp_path / "constitution" / "constitution.md").write_text("You may delete dead-ends.\n")
+    with pytest.raises(EvotrainError, match=r"constitution\.md: constitution changed"):
+        next_policy(paths.policies, policy, report, c, record=rec)
+    assert not paths.policy(2).exists()
+
+
+def test_meta_is_idempotent_on_resume(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    first = next_policy(paths.policies, policy, report, c)
+    again = next_policy(paths.policies, policy, report, c, backend=CannedBackend([]))
+    assert again.source == "existing" and again.policy == first.policy
+    assert isinstance(Policy.model_validate_json(paths.policy(2).read_text()), Policy)
+
+
+def test_llm_rationale_is_copied_into_the_trajectory_row(tmp_path: Path) -> None:
+    paths, c, policy, report = _round(tmp_path)
+    draft = scripted_policy(policy, report, c.rules)
+    mine = draft.model_copy(update={"rationale": "seed noise dominates small gains"})
+    result = next_policy(paths.policies, policy, report, c, backend=CannedBackend([mine.model_dump_json()]))
+    assert result.source == "llm" and result.policy.history[-1].learned == "seed noise dominates small gains"
+
+
+def test_failed_anchor_round_still_closes(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED, tmp_path / "constitution")
+    c = const.Constitution(directory=tmp_path, text="x", rules=rules())
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, c.rules)
+    board = FakeLeaderboard(3)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.0, 0.0, status="failed"),
+        Cand("w02", "learning_rate", "optimizer", 0.9, 0.9, change=("lr", 0.002)),
+    ])
+    report = collect_round(paths, 1, policy, board, c.rules)
+    assert report.calibration.baseline_leaderboard is None
+    assert all(cand.leaderboard_gain is None for cand in report.candidates)
+    result = next_policy(paths.policies, policy, report, c)
+    assert result.policy.promotions == [] and result.policy.noise.replicates == []  # no anchor, no evidence
