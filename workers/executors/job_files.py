@@ -1,0 +1,228 @@
+"""The on-disk record of one job, `state_dir/<job_id>/`, and how its state is read back from it.
+
+Shared by the local and Ray executors and by the job wrapper. The files are the truth: an executor
+keeps nothing in memory that a restarted one could not rebuild, so a job started before a kill -9 is
+re-attached (still running) or picked up (finished) instead of being started again.
+
+    spec.json      JobSpec, written once at submit
+    status.json    JobStatus, the last observed state (rewritten atomically on every change)
+    launch.json    LaunchRecord: the executor decided to start it (time, GPUs it holds)
+    pid.json       ProcessRef of the wrapper (pid + start time, so a recycled pid is not the job)
+    child.json     ProcessRef of the command's process group leader (coreutils `timeout`)
+    exit.json      JobExit, written by the wrapper once the command ended
+    cancel.json    CancelRequest: someone asked for the job to stop
+    job.log        the command's stdout+stderr;  wrapper.log: the wrapper's own errors
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from pydantic import Field
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model, write_model
+from evotrain.schemas.common import Artifact
+from workers.executors.base import JobSpec, JobState, JobStatus
+
+# Job ids name a directory (and, mapped, a Kubernetes object), so keep them to a portable alphabet.
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+# Exit codes of coreutils `timeout`: 124 = the command got the TERM signal at the deadline;
+# a KILL after --kill-after kills `timeout` itself, which a parent sees as -9 (or 137 through a shell).
+TIMEOUT_EXIT_CODES = frozenset({124, 137, -9})
+
+
+class ProcessRef(Artifact):
+    """A process identity that survives pid recycling: pid plus the kernel's start time."""
+
+    pid: int = Field(gt=0)
+    create_time: float
+
+
+class LaunchRecord(Artifact):
+    launched_at: float
+    gpu_ids: list[int] = Field(default_factory=list)
+
+
+class JobExit(Artifact):
+    """Written by the wrapper, atomically, when the command has ended."""
+
+    exit_code: int
+    timed_out: bool = False
+    started_at: float
+    ended_at: float
+
+
+class CancelRequest(Artifact):
+    requested_at: float
+
+
+def check_job_id(job_id: str) -> str:
+    if not JOB_ID_PATTERN.fullmatch(job_id):
+        raise EvotrainError(
+            f"job spec: field 'job_id': {job_id!r} must be 1-200 chars of A-Z a-z 0-9 . _ -, "
+            "starting with a letter or digit"
+        )
+    return job_id
+
+
+def process_ref(pid: int) -> ProcessRef | None:
+    """The identity of a live process, or None if it is already gone."""
+    try:
+        return ProcessRef(pid=pid, create_time=psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def is_alive(ref: ProcessRef) -> bool:
+    """True if that very process (same pid AND same start time) still runs (zombies are dead)."""
+    try:
+        proc = psutil.Process(ref.pid)
+        if abs(proc.create_time() - ref.create_time) > 0.05:
+            return False  # the pid was recycled by an unrelated process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    """Signal a whole process group; a group that is already gone is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def job_env(spec: JobSpec, base: dict[str, str], gpu_ids: list[int] | None = None) -> dict[str, str]:
+    """The job's environment: base env + spec.env, thread counts pinned to the job's CPU slots."""
+    env = dict(base)
+    env.update(spec.env)
+    threads = str(spec.cpu_slots)
+    env.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "EVOTRAIN_NUM_THREADS": threads})
+    if gpu_ids is not None:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    return env
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    dir: Path
+
+    @property
+    def job_id(self) -> str:
+        return self.dir.name
+
+    spec = property(lambda self: self.dir / "spec.json")
+    status = property(lambda self: self.dir / "status.json")
+    launch = property(lambda self: self.dir / "launch.json")
+    pid = property(lambda self: self.dir / "pid.json")
+    child = property(lambda self: self.dir / "child.json")
+    exit = property(lambda self: self.dir / "exit.json")
+    cancel = property(lambda self: self.dir / "cancel.json")
+    log = property(lambda self: self.dir / "job.log")
+    wrapper_log = property(lambda self: self.dir / "wrapper.log")
+
+    def exists(self) -> bool:
+        return self.spec.is_file()
+
+    def read_spec(self) -> JobSpec:
+        return read_model(self.spec, JobSpec)
+
+    def read_status(self) -> JobStatus:
+        return read_model(self.status, JobStatus)
+
+    def write_status(self, status: JobStatus) -> JobStatus:
+        write_model(self.status, status)
+        return status
+
+    def read_optional(self, path: Path, model: type[Artifact]) -> Artifact | None:
+        return read_model(path, model) if path.is_file() else None
+
+
+def job_files(state_dir: Path, job_id: str) -> JobFiles:
+    return JobFiles(Path(state_dir) / check_job_id(job_id))
+
+
+def tail_text(path: Path, tail: int | None, max_bytes: int = 4 << 20) -> str:
+    """The last `tail` lines of a log (all if None), reading at most the last `max_bytes`."""
+    if not path.is_file():
+        return ""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - max_bytes))
+        data = fh.read()
+    text = data.decode("utf-8", errors="replace")
+    if tail is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[-tail:]) if tail > 0 else ""
+
+
+def _finished_from_exit(files: JobFiles, stored: JobStatus, cancelled: bool) -> JobStatus:
+    ex = read_model(files.exit, JobExit)
+    if cancelled:
+        state, msg = JobState.CANCELLED, "cancelled"
+    elif ex.timed_out:
+        state, msg = JobState.TIMEOUT, "killed at its timeout"
+    elif ex.exit_code == 0:
+        state, msg = JobState.SUCCEEDED, ""
+    else:
+        state, msg = JobState.FAILED, f"exit code {ex.exit_code}"
+    return stored.model_copy(
+        update={"state": state, "exit_code": ex.exit_code, "started_at": stored.started_at or ex.started_at,
+                "ended_at": ex.ended_at, "message": msg}
+    )
+
+
+def observe(files: JobFiles, stored: JobStatus, launch_grace_s: float) -> JobStatus:
+    """The job's state now, from its files and the liveness of its wrapper. Final states stick."""
+    if stored.state.finished:
+        return stored
+    cancelled = files.cancel.is_file()
+    if files.exit.is_file():
+        return _finished_from_exit(files, stored, cancelled)
+    pid = files.read_optional(files.pid, ProcessRef)
+    alive = isinstance(pid, ProcessRef) and is_alive(pid)
+    if alive:
+        msg = "cancelling" if cancelled else ""
+        return stored.model_copy(update={"state": JobState.RUNNING, "message": msg})
+    if files.exit.is_file():  # it ended between the two checks
+        return _finished_from_exit(files, stored, cancelled)
+    now = time.time()
+    if cancelled and (pid is not None or not files.launch.is_file()):
+        return stored.model_copy(update={"state": JobState.CANCELLED, "ended_at": now, "message": "cancelled"})
+    if pid is not None:
+        return stored.model_copy(
+            update={"state": JobState.FAILED, "ended_at": now,
+                    "message": f"job wrapper died without recording an exit code (see {files.wrapper_log})"}
+        )
+    launch = files.read_optional(files.launch, LaunchRecord)
+    if isinstance(launch, LaunchRecord):
+        if now - launch.launched_at <= launch_grace_s:
+            return stored.model_copy(update={"state": JobState.RUNNING, "message": "starting"})
+        return stored.model_copy(
+            update={"state": JobState.FAILED, "ended_at": now,
+                    "message": f"job wrapper never started within {launch_grace_s:g}s (see {files.wrapper_log})"}
+        )
+    return stored
+
+
+def refresh(files: JobFiles, launch_grace_s: float) -> JobStatus:
+    """Observe the job and persist the status if it changed."""
+    stored = files.read_status()
+    current = observe(files, stored, launch_grace_s)
+    if current != stored:
+        files.write_status(current)
+    return current
+
+
+def list_jobs(state_dir: Path) -> list[JobFiles]:
+    if not Path(state_dir).is_dir():
+        return []
+    return [JobFiles(d) for d in sorted(Path(state_dir).iterdir()) if d.is_dir() and (d / "spec.json").is_file()]
+

@@ -1,0 +1,236 @@
+"""Ray executor: each job is a Ray task holding `num_cpus=cpu_slots, num_gpus=gpus`.
+
+The task runs the same `job_wrapper` as the local executor (same command, same cwd, `timeout`
+deadline, exit code and log written to `state_dir/<job_id>/`), so status/logs/attach read the same
+files. `address=None` starts a local Ray (`num_cpus=` caps it); an address joins an existing cluster,
+which must see `state_dir` and the sandboxes at the same paths (a shared filesystem).
+
+Ray tasks die with the driver that submitted them, so after an orchestrator restart a job that had
+not recorded its exit is reported FAILED ("lost") rather than silently started a second time; the
+campaign retries it under a new attempt id. A finished job is picked up from its files as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model, write_model
+from evotrain.schemas.common import Artifact
+from workers.executors.base import JobSpec, JobState, JobStatus
+from workers.executors.job_files import (
+    CancelRequest,
+    JobFiles,
+    ProcessRef,
+    is_alive,
+    job_env,
+    job_files,
+    kill_group,
+    observe,
+    process_ref,
+    tail_text,
+)
+
+# ObjectRefs of the tasks this driver process submitted, shared by its executor instances.
+_REFS: dict[tuple[str, str], Any] = {}
+_REMOTE: Any = None
+
+
+class RayTaskRecord(Artifact):
+    driver: ProcessRef  # the process that submitted the task: when it is gone, so is the task
+    submitted_at: float
+
+
+def _run_in_ray_worker(job_dir: str) -> int:
+    """The Ray task body: the job wrapper, with the job's env built on the worker's own env."""
+    from workers.executors.job_wrapper import run
+
+    spec = JobFiles(Path(job_dir)).read_spec()
+    # Ray sets CUDA_VISIBLE_DEVICES for the GPUs it granted; keep it, pin the thread counts.
+    return run(Path(job_dir), env=job_env(spec, dict(os.environ)), forward_signals=False)
+
+
+def _remote_fn() -> Any:
+    global _REMOTE
+    if _REMOTE is None:
+        import ray
+
+        _REMOTE = ray.remote(max_retries=0)(_run_in_ray_worker)
+    return _REMOTE
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(
+        self,
+        state_dir: Path | str,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        num_gpus: int | None = None,
+        kill_grace_s: float = 5.0,
+        check_resources: bool = True,
+        **init_options: Any,
+    ) -> None:
+        import ray  # optional dependency (the `ray` extra)
+
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.kill_grace_s = kill_grace_s
+        self.check_resources = check_resources
+        self._lock = threading.RLock()
+        self._file_lock = FileLock(str(self.state_dir / ".jobs.lock"), timeout=120)
+        if not ray.is_initialized():
+            opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **init_options}
+            if address is None:  # a local Ray: these cap what it may use
+                opts.update({k: v for k, v in {"num_cpus": num_cpus, "num_gpus": num_gpus}.items() if v is not None})
+            ray.init(address=address, **opts)
+
+    # -- the Executor protocol -------------------------------------------------------------------
+
+    def submit(self, spec: JobSpec) -> JobStatus:
+        files = job_files(self.state_dir, spec.job_id)
+        self._check(spec)
+        with self._lock, self._file_lock:
+            if files.exists():
+                if files.read_spec() != spec:
+                    raise EvotrainError(f"job {spec.job_id}: already submitted with a different spec ({files.spec})")
+                return self._refresh(files)
+            files.dir.mkdir(parents=True, exist_ok=True)
+            write_model(files.spec, spec)
+            now = time.time()
+            files.write_status(JobStatus(job_id=spec.job_id, state=JobState.PENDING, submitted_at=now))
+            me = process_ref(os.getpid())
+            assert me is not None  # this very process is alive
+            write_model(self._record_path(files), RayTaskRecord(driver=me, submitted_at=now))
+            ref = _remote_fn().options(num_cpus=spec.cpu_slots, num_gpus=spec.gpus, name=spec.job_id).remote(
+                str(files.dir.resolve()))
+            _REFS[self._key(spec.job_id)] = ref
+            return self._refresh(files)
+
+    def status(self, job_id: str) -> JobStatus:
+        with self._lock:
+            return self._refresh(self._known(job_id))
+
+    def attach(self, job_id: str) -> JobStatus | None:
+        if not job_files(self.state_dir, job_id).exists():
+            return None
+        return self.status(job_id)
+
+    def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
+        """Block until the job ends; on `timeout_s` return its (unfinished) status, never raise."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            st = self.status(job_id)
+            if st.state.finished or (deadline is not None and time.monotonic() >= deadline):
+                return st
+            time.sleep(poll_s)
+
+    def logs(self, job_id: str, tail: int | None = 200) -> str:
+        return tail_text(self._known(job_id).log, tail)
+
+    def cancel(self, job_id: str) -> JobStatus:
+        import ray
+
+        files = self._known(job_id)
+        st = self.status(job_id)
+        if st.state.finished:
+            return st
+        write_model(files.cancel, CancelRequest(requested_at=time.time()))
+        ref = _REFS.get(self._key(job_id))
+        self._kill_child(files, signal.SIGTERM)
+        if ref is not None and not files.pid.is_file():
+            ray.cancel(ref)  # still queued: drop it (a task that starts anyway sees cancel.json and stops)
+        deadline = time.monotonic() + self.kill_grace_s
+        while time.monotonic() < deadline and not self.status(job_id).state.finished:
+            time.sleep(0.05)
+        if not self.status(job_id).state.finished:
+            self._kill_child(files, signal.SIGKILL)
+            if ref is not None:
+                ray.cancel(ref, force=True)
+        return self.wait(job_id, poll_s=0.05, timeout_s=self.kill_grace_s)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _key(self, job_id: str) -> tuple[str, str]:
+        return (str(self.state_dir.resolve()), job_id)
+
+    @staticmethod
+    def _record_path(files: JobFiles) -> Path:
+        return files.dir / "ray.json"
+
+    def _known(self, job_id: str) -> JobFiles:
+        files = job_files(self.state_dir, job_id)
+        if not files.exists():
+            raise EvotrainError(f"job {job_id}: unknown job id (nothing under {files.dir})")
+        return files
+
+    def _check(self, spec: JobSpec) -> None:
+        import ray
+
+        if not spec.command:
+            raise EvotrainError(f"job {spec.job_id}: field 'command': must not be empty")
+        if not Path(spec.cwd).is_absolute() or not Path(spec.cwd).is_dir():
+            raise EvotrainError(f"job {spec.job_id}: field 'cwd': {spec.cwd} is not an absolute path to a directory")
+        if self.check_resources:  # an infeasible task would wait forever
+            total = ray.cluster_resources()
+            for field, need, key in (("cpu_slots", spec.cpu_slots, "CPU"), ("gpus", spec.gpus, "GPU")):
+                if need > total.get(key, 0):
+                    raise EvotrainError(
+                        f"job {spec.job_id}: field '{field}': needs {need}, the Ray cluster has {total.get(key, 0):g}"
+                    )
+
+    def _refresh(self, files: JobFiles) -> JobStatus:
+        stored = files.read_status()
+        current = self._observe(files, stored)
+        if current != stored:
+            files.write_status(current)
+        return current
+
+    def _observe(self, files: JobFiles, stored: JobStatus) -> JobStatus:
+        import ray
+
+        if stored.state.finished or files.exit.is_file():
+            return observe(files, stored, launch_grace_s=0.0)
+        pid = files.read_optional(files.pid, ProcessRef)
+        now = time.time()
+        if isinstance(pid, ProcessRef) and is_alive(pid):
+            started = stored.started_at or now
+            return stored.model_copy(update={"state": JobState.RUNNING, "started_at": started})
+        ref = _REFS.get(self._key(files.job_id))
+        cancelled = files.cancel.is_file()
+        if ref is not None:
+            ready, _ = ray.wait([ref], timeout=0)
+            if not ready:
+                return stored
+            try:
+                ray.get(ref)
+            except Exception as exc:  # the task died or was cancelled before recording an exit
+                if files.exit.is_file():
+                    return observe(files, stored, launch_grace_s=0.0)
+                state = JobState.CANCELLED if cancelled else JobState.FAILED
+                msg = "cancelled" if cancelled else f"Ray task failed: {str(exc).strip().splitlines()[0][:300]}"
+                return stored.model_copy(update={"state": state, "ended_at": now, "message": msg})
+            return observe(files, stored, launch_grace_s=0.0)
+        record = read_model(self._record_path(files), RayTaskRecord)
+        if cancelled:
+            return stored.model_copy(update={"state": JobState.CANCELLED, "ended_at": now, "message": "cancelled"})
+        if is_alive(record.driver):
+            return stored  # submitted by another live driver: still queued there
+        return stored.model_copy(update={
+            "state": JobState.FAILED, "ended_at": now,
+            "message": "lost: the Ray driver that submitted it exited before the job recorded an exit code",
+        })
+
+    @staticmethod
+    def _kill_child(files: JobFiles, sig: int) -> None:
+        child = files.read_optional(files.child, ProcessRef)
+        if isinstance(child, ProcessRef) and is_alive(child):
+            kill_group(child.pid, sig)
