@@ -21,6 +21,7 @@ err_console = Console(stderr=True)
 def _register() -> None:
     # Imported here so `evotrain --help` stays one import away from every group.
     from orchestrator.cli_audit import register_audit_commands
+    from orchestrator.cli_campaign import campaign_app, demo
     from orchestrator.cli_policy import policy_app
     from orchestrator.cli_substrate import leaderboard_app, substrate_app
     from workers.cli import worker_app
@@ -29,6 +30,8 @@ def _register() -> None:
     app.add_typer(leaderboard_app, name="leaderboard", help="Local leaderboard on the hidden split.")
     app.add_typer(worker_app, name="worker", help="Run one memory-free worker on its own (debugging).")
     app.add_typer(policy_app, name="policy", help="Inspect and diff rolling search policy versions.")
+    app.add_typer(campaign_app, name="campaign", help="Start, resume, watch and stop campaigns.")
+    app.command("demo", help="Run a whole offline campaign on the default substrate (the README's main job).")(demo)
     register_audit_commands(app)  # report show, deadends, trajectory, dashboard, submit, audit
 
 

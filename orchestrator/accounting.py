@@ -74,14 +74,23 @@ def all_manifests(paths: CampaignPaths) -> list[Manifest]:
     return out
 
 
-def usage(paths: CampaignPaths) -> UsageTotals:
-    ms = all_manifests(paths)
+def _totals(ms: list[Manifest], wall_s: float) -> UsageTotals:
     return UsageTotals(
         tokens=sum(m.cost.input_tokens + m.cost.output_tokens for m in ms),
         dollars=sum(m.cost.dollars for m in ms),
         compute_s=sum(m.cost.cpu_seconds + m.cost.gpu_seconds for m in ms),
-        wall_clock_s=load_sessions(paths).wall_s,
+        wall_clock_s=wall_s,
     )
+
+
+def usage(paths: CampaignPaths) -> UsageTotals:
+    return _totals(all_manifests(paths), load_sessions(paths).wall_s)
+
+
+def round_usage(paths: CampaignPaths, round_no: int) -> UsageTotals:
+    """One round's tokens, dollars and compute (its wall clock is the sum of its workers' wall times)."""
+    ms = [m for m in all_manifests(paths) if m.round == round_no]
+    return _totals(ms, max((m.wall_time_s for m in ms), default=0.0))
 
 
 def exceeded(limits: Limits, used: UsageTotals) -> str | None:

@@ -81,10 +81,10 @@ def check_write_path(path: Path | str, root: Path | str, rules: ConstitutionRule
 
 
 def check_round_shape(n_workers: int, n_anchors: int, rules: ConstitutionRules) -> None:
-    """A round must run the constitution's number of workers, exactly one of them the anchor."""
-    if n_workers != rules.workers_per_round:
-        raise EvotrainError(f"workers_per_round: {n_workers} workers, the constitution requires "
-                            f"{rules.workers_per_round}")
+    """A round must run a worker count within the constitution's bounds, exactly one of them the anchor."""
+    if not rules.min_workers_per_round <= n_workers <= rules.max_workers_per_round:
+        raise EvotrainError(f"workers_per_round: {n_workers} workers, the constitution allows "
+                            f"{rules.min_workers_per_round}..{rules.max_workers_per_round}")
     if n_anchors != rules.baseline_anchors_per_round:
         raise EvotrainError(f"baseline anchors: {n_anchors}, the constitution requires "
                             f"{rules.baseline_anchors_per_round}")

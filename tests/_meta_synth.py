@@ -56,7 +56,7 @@ def write_substrate(tmp: Path) -> tuple[Path, Path]:
 def rules(**over: Any) -> ConstitutionRules:
     base = ConstitutionRules(
         proxy_aware_categories=["data_mix", "checkpoint_selection"],
-        frozen_recipe_keys=["base_model", "eval*", "seed"], workers_per_round=4,
+        frozen_recipe_keys=["base_model", "eval*", "seed"], min_workers_per_round=2,
     )
     return base.model_copy(update=over)
 

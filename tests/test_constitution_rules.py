@@ -101,9 +101,12 @@ def test_enforce_catches_each_violation(round1) -> None:
 
 
 def test_round_shape() -> None:
-    r = rules(workers_per_round=4)
+    r = rules(min_workers_per_round=3, max_workers_per_round=8)
     constitution.check_round_shape(4, 1, r)
+    constitution.check_round_shape(8, 1, r)
     with pytest.raises(EvotrainError, match="workers_per_round"):
-        constitution.check_round_shape(3, 1, r)
+        constitution.check_round_shape(2, 1, r)
+    with pytest.raises(EvotrainError, match="workers_per_round"):
+        constitution.check_round_shape(9, 1, r)
     with pytest.raises(EvotrainError, match="baseline anchors: 2"):
         constitution.check_round_shape(4, 2, r)

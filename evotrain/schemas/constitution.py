@@ -40,7 +40,9 @@ class ConstitutionRules(Artifact):
     plateau_rounds: int = Field(default=2, ge=1)  # rotate the axis category after this many
     plateau_epsilon: float = Field(default=0.005, ge=0, le=1)  # LB improvement below this = plateau
     drift_rounds: int = Field(default=2, ge=1)  # dev-only rises in a row that flag proxy drift
-    workers_per_round: int = Field(default=4, ge=2)  # one of them the baseline anchor
+    # a campaign config picks its worker count within these bounds; one worker is the baseline anchor
+    min_workers_per_round: int = Field(default=2, ge=2)
+    max_workers_per_round: int = Field(default=16, ge=2)
     baseline_anchors_per_round: Literal[1] = 1
     submission_budget_per_round: int = Field(default=3, ge=1)  # baseline anchor included
     noise: NoiseStatistic = Field(default_factory=NoiseStatistic)
@@ -56,6 +58,8 @@ class ConstitutionRules(Artifact):
 
     @model_validator(mode="after")
     def _check(self) -> ConstitutionRules:
+        if self.min_workers_per_round > self.max_workers_per_round:
+            raise ValueError("min_workers_per_round exceeds max_workers_per_round")
         if self.submission_budget_per_round < self.baseline_anchors_per_round:
             raise ValueError("submission_budget_per_round must cover the baseline anchor")
         overlap = {p.rstrip("/") for p in self.editable_paths} & {p.rstrip("/") for p in self.frozen_paths}
