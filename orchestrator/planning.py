@@ -54,17 +54,21 @@ def plan_round(
     seed = round_seed(campaign_seed, round_no)
     explorers = assign_axes(policy, workers_per_round - 1, round_no)
     briefs: list[Brief] = []
+    visits: dict[str, int] = {}
     for index in range(1, workers_per_round + 1):
         worker_id = worker_dir_name(index)
         axis = None if index == 1 or not explorers else explorers[index - 2]
         concerning = [d for d in policy.dead_ends if axis is not None and d.key == axis.key]
+        # a second worker on the same axis gets another seed, so the scripted search steps the other way
+        visit = visits.get(axis.name, 0) if axis else 0
+        if axis:
+            visits[axis.name] = visit + 1
         briefs.append(
             Brief(
                 campaign=paths.campaign,
                 round=round_no,
                 worker_id=worker_id,
-                # explorers past the first visit of an axis get a different seed offset
-                seed=seed + (0 if index <= len(explorers) + 1 else index),
+                seed=seed + visit,
                 axis=axis,
                 objective=policy.objective,
                 standing_recipe=policy.standing_recipe,

@@ -1,0 +1,104 @@
+"""Unit tests of the campaign's own pieces: planning, lock, overhead accounting, config errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evotrain.errors import EvotrainError
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.brief import WorkerBudget
+from evotrain.schemas.policy import Axis, AxisRange, DeadEnd, Policy
+from orchestrator.accounting import union_length
+from orchestrator.config import load_config
+from orchestrator.lock import CampaignLock, lock_holder
+from orchestrator.planning import assign_axes, plan_round
+
+
+def _axis(name: str, key: str, category: str = "optimizer", status: str = "active") -> Axis:
+    return Axis(name=name, category=category, key=key, range=AxisRange(kind="log", low=1e-4, high=1e-2),
+                status=status)  # type: ignore[arg-type]
+
+
+def _policy(axes: list[Axis], dead_ends: list[DeadEnd] | None = None) -> Policy:
+    return Policy(campaign="c", round=1, standing_recipe={"learning_rate": 1e-3, "warmup_steps": 10},
+                  axes=axes, dead_ends=dead_ends or [])
+
+
+def test_plan_has_one_anchor_and_distinct_axes(tmp_path: Path) -> None:
+    axes = [_axis("lr", "learning_rate"), _axis("wd", "weight_decay"), _axis("wu", "warmup_steps"),
+            _axis("dormant", "lora_r", status="dormant")]
+    briefs = plan_round(_policy(axes), CampaignPaths(tmp_path, "c"), 1, 4, 0, WorkerBudget(), "abc")
+    assert [b.worker_id for b in briefs] == ["w01", "w02", "w03", "w04"]
+    assert briefs[0].is_baseline and not any(b.is_baseline for b in briefs[1:])
+    assert sorted(b.axis_name for b in briefs[1:]) == ["lr", "wd", "wu"]  # dormant axis never planned
+    assert {b.seed for b in briefs} == {briefs[0].seed}  # paired comparison within a round
+    assert all(b.substrate_commit == "abc" and Path(b.sandbox).is_absolute() for b in briefs)
+
+
+def test_plan_excludes_fully_dead_axes_and_passes_concerning_dead_ends(tmp_path: Path) -> None:
+    dead = [DeadEnd(what="x", key="learning_rate", direction=d, why="w", evidence="e", round=1)  # type: ignore[arg-type]
+            for d in ("increase", "decrease")]
+    half = DeadEnd(what="y", key="weight_decay", direction="increase", why="w", evidence="e", round=1)
+    axes = [_axis("lr", "learning_rate"), _axis("wd", "weight_decay")]
+    briefs = plan_round(_policy(axes, [*dead, half]), CampaignPaths(tmp_path, "c"), 2, 3, 0, WorkerBudget(), "abc")
+    assert [b.axis_name for b in briefs] == ["baseline", "wd", "wd"]
+    assert all(d.key == "weight_decay" for d in briefs[1].dead_ends) and len(briefs[1].dead_ends) == 1
+    assert briefs[1].seed != briefs[2].seed  # a revisit steps differently
+
+
+def test_axis_rotation_covers_all_axes_over_rounds() -> None:
+    axes = [_axis(f"a{i}", f"k{i}") for i in range(5)]
+    seen = {a.name for r in (1, 2) for a in assign_axes(_policy(axes), 3, r)}
+    assert seen == {f"a{i}" for i in range(5)}
+
+
+def test_union_length_counts_overlaps_once_and_clips_to_sessions() -> None:
+    spans = [(0.0, 10.0), (5.0, 15.0), (20.0, 30.0)]
+    assert union_length(spans, [(0.0, 100.0)]) == pytest.approx(25.0)
+    assert union_length(spans, [(8.0, 22.0)]) == pytest.approx(9.0)  # 8..15 and 20..22
+    assert union_length(spans, [(0.0, 12.0), (25.0, 40.0)]) == pytest.approx(17.0)
+
+
+def test_second_lock_is_refused_with_holder_named(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.lock"
+    with CampaignLock(path, "c"):
+        assert lock_holder(path) is not None
+        with pytest.raises(EvotrainError, match="already being run"):
+            CampaignLock(path, "c").acquire()
+    assert lock_holder(path) is None
+
+
+def test_lock_of_a_killed_process_is_stale(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.lock"
+    code = textwrap.dedent(f"""
+        import os, signal
+        from orchestrator.lock import CampaignLock
+        CampaignLock(__import__('pathlib').Path({str(path)!r}), 'c').acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=False)
+    assert "pid" in path.read_text()  # the dead holder's note is still there ...
+    with CampaignLock(path, "c"):  # ... but the lock itself died with the process
+        pass
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("name: demo\nworkers_per_round: 0\n", "workers_per_round"),
+        ("name: demo\nroundz: 3\n", "roundz"),
+        ("name: Demo Campaign\n", "name"),
+        ("name: demo\nexecutor: {kind: slurm}\n", "executor.kind"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path: Path, body: str, field: str) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(body)
+    with pytest.raises(EvotrainError) as err:
+        load_config(cfg)
+    assert f"'{field}'" in err.value.message and "\n" not in err.value.message
