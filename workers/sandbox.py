@@ -24,7 +24,7 @@ from workers.substrate_contract import SPEC_FILE, matches_any
 
 SNAPSHOT_BRANCH = "refs/heads/substrate"
 # Runtime outputs never belong in a snapshot or a diff.
-EXCLUDES = ["runs/", "__pycache__/", "*.pyc", ".evotrain/", ".pytest_cache/"]
+EXCLUDES = ["runs/", "__pycache__/", "*.pyc", ".evotrain/", ".pytest_cache/", ".cache/"]
 _FIXED_ENV = {
     "GIT_AUTHOR_NAME": "evotrain",
     "GIT_AUTHOR_EMAIL": "evotrain@localhost",
@@ -65,11 +65,11 @@ def fork_substrate(substrate_dir: Path | str, repo_dir: Path | str) -> ForkRef:
     repo.parent.mkdir(parents=True, exist_ok=True)
     with _lock(repo):
         _ensure_repo(repo)
-        g = _git()
+        g = git.Git(str(src))
         base = [f"--git-dir={repo}", f"--work-tree={src}"]
         env = {**os.environ, "GIT_INDEX_FILE": str(repo / "snapshot.index"), **_FIXED_ENV}
-        g.execute(["git", *base, "add", "-A", "."], env=env, cwd=str(src))
-        tree = g.execute(["git", *base, "write-tree"], env=env, cwd=str(src)).strip()
+        g.execute(["git", *base, "add", "-A", "."], env=env)
+        tree = g.execute(["git", *base, "write-tree"], env=env).strip()
         commit = g.execute(
             ["git", f"--git-dir={repo}", "commit-tree", tree, "-m", f"substrate snapshot of {src.name}"],
             env=env,
@@ -80,7 +80,7 @@ def fork_substrate(substrate_dir: Path | str, repo_dir: Path | str) -> ForkRef:
     return ForkRef(commit=commit, tree=tree)
 
 
-def _common_dir(sandbox: Path) -> Path | None:
+def sandbox_repo(sandbox: Path) -> Path | None:
     try:
         out = _git().execute(["git", "-C", str(sandbox), "rev-parse", "--git-common-dir"])
     except git.GitCommandError:
@@ -103,7 +103,7 @@ def create_sandbox(repo_dir: Path | str, commit: str, sandbox_path: Path | str) 
         raise EvotrainError(f"{repo}: substrate repo not found (fork the substrate first)")
     with _lock(repo):
         if sandbox.exists():
-            if (sandbox / ".git").is_file() and _common_dir(sandbox) == repo:
+            if (sandbox / ".git").is_file() and sandbox_repo(sandbox) == repo:
                 head = worktree_head(sandbox)
                 if head == commit:
                     return sandbox
@@ -166,8 +166,10 @@ def _disk_files(sandbox: Path) -> list[str]:
     for root, dirs, files in os.walk(sandbox, followlinks=False):
         rel_root = Path(root).relative_to(sandbox)
         if rel_root == Path("."):
-            dirs[:] = [d for d in dirs if d != ".git"]
+            dirs[:] = [d for d in dirs if d not in {".git", "runs", ".evotrain"}]
             files = [f for f in files if f != ".git"]
+        # bytecode caches are runtime noise (jobs also run with PYTHONDONTWRITEBYTECODE=1)
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
         # symlinked directories are listed in dirs but not descended: treat them as entries
         for name in [*files, *(d for d in dirs if (Path(root) / d).is_symlink())]:
             found.append((rel_root / name).as_posix())
@@ -195,3 +197,12 @@ def verify_frozen(
         elif _blob_sha(box / path) != committed[path]:
             changes.append(f"modified: {path}")
     return changes
+
+
+def sandbox_diff(sandbox: Path | str, commit: str) -> str:
+    """Unified diff of the sandbox (new files included, runtime outputs excluded) against `commit`."""
+    box = str(sandbox)
+    g = _git()
+    g.execute(["git", "-C", box, "add", "-A", "."])
+    return g.execute(["git", "-C", box, "diff", "--cached", "--no-color", "--no-ext-diff", commit],
+                     strip_newline_in_stdout=False)

@@ -22,6 +22,17 @@ from evotrain.schemas.substrate import SubstrateSpec
 SPEC_FILE = "substrate.yaml"
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats without a dot (`3e-3`), as pydantic would."""
+
+
+_RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_spec(substrate_dir: Path | str) -> SubstrateSpec:
     """Read `<dir>/substrate.yaml` as a SubstrateSpec (one-line error naming the field)."""
     return read_model(Path(substrate_dir) / SPEC_FILE, SubstrateSpec)
@@ -44,7 +55,7 @@ def render_command(template: list[str], **values: str | int | float) -> list[str
 def parse_recipe_text(text: str, source: str) -> RecipeValues:
     """Parse recipe YAML into a flat key->value mapping (top level must be a mapping)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_RecipeLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
         raise EvotrainError(f"{source}: cannot parse: {first}") from exc

@@ -1,0 +1,168 @@
+"""The scripted agent's search strategy, as pure functions (documented in docs/WORKERS.md).
+
+One move along the assigned axis from the standing value:
+- log range: multiply/divide by 2 (then by sqrt 2 if both full steps are blocked);
+- linear range: add/subtract 25% of the range width (then 12.5%);
+- int range: double/halve when the range is positive (rounded, at least +-1), else +-25% of the width;
+- choice range: the unused choices in listed order, starting at an offset set by the seed.
+The first direction is the parity of (brief seed + a stable hash of the axis name): consecutive seeds
+step opposite ways, so a planner that gives a second worker on the same axis an odd seed offset
+(or the next round's seed) explores the other direction. A direction is skipped when the dead-end
+registry blocks it, when the step would leave the range (clipped to the same value) or when it
+lands on a value the registry lists as `set`. No legal move → None.
+A back-off after a crash/NaN goes halfway back to the standing value (geometric for log ranges).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from evotrain.schemas.common import RecipeValue, RecipeValues, Scalar, get_path
+from evotrain.schemas.policy import Axis, DeadEnd
+
+FULL_STEP, HALF_STEP = 1.0, 0.5
+LINEAR_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class Proposal:
+    key: str
+    old: RecipeValue
+    new: RecipeValue
+    direction: str  # "increase" | "decrease" | "set"
+    reason: str
+
+
+def as_number(value: object) -> float | None:
+    """Numbers, and numeric strings such as YAML's `1e-4` (which PyYAML reads as a string)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _same(a: object, b: object) -> bool:
+    x, y = as_number(a), as_number(b)
+    if x is not None and y is not None:
+        return math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12)
+    return a == b
+
+
+def _concerns(dead: DeadEnd, axis: Axis) -> bool:
+    return dead.key in (axis.key, axis.name)
+
+
+def blocked_directions(axis: Axis, dead_ends: list[DeadEnd]) -> set[str]:
+    return {d.direction for d in dead_ends if _concerns(d, axis) and d.direction != "set"}
+
+
+def blocked_values(axis: Axis, dead_ends: list[DeadEnd]) -> list[RecipeValue]:
+    return [d.value for d in dead_ends if _concerns(d, axis) and d.direction == "set"]
+
+
+def _offset(seed: int, axis: Axis) -> int:
+    """Seed + a stable (process-independent) hash of the axis name."""
+    return seed + int(hashlib.sha256(axis.name.encode()).hexdigest()[:8], 16)
+
+
+def _step(axis: Axis, current: float, sign: int, scale: float) -> float:
+    r = axis.range
+    low, high = float(r.low), float(r.high)  # type: ignore[arg-type]  # numeric ranges have bounds
+    if r.kind == "log":
+        value = current * 2.0 ** (sign * scale)
+    elif r.kind == "linear":
+        value = current + sign * scale * LINEAR_FRACTION * (high - low)
+    elif low >= 1:  # positive int ranges (ranks, batch sizes) move geometrically
+        value = float(round(current * 2.0 ** (sign * scale)))
+        if value == current:
+            value = current + sign
+    else:
+        value = current + sign * max(1, round(scale * LINEAR_FRACTION * (high - low)))
+    value = min(max(value, low), high)
+    return float(round(value)) if r.kind == "int" else value
+
+
+def _typed(axis: Axis, value: float) -> RecipeValue:
+    return round(value) if axis.range.kind == "int" else float(f"{value:.6g}")
+
+
+def _start_value(axis: Axis) -> float:
+    low, high = float(axis.range.low), float(axis.range.high)  # type: ignore[arg-type]
+    return math.sqrt(low * high) if axis.range.kind == "log" else (low + high) / 2
+
+
+def as_recipe_value(choice: Scalar, old: RecipeValue) -> RecipeValue:
+    """A choice for a list-valued key may be written "q_proj,v_proj": that is the list."""
+    if isinstance(old, list) and isinstance(choice, str):
+        return [part.strip() for part in choice.split(",") if part.strip()]
+    return choice
+
+
+def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed: int) -> Proposal | None:
+    directions = blocked_directions(axis, dead_ends)
+    banned = [as_recipe_value(b, old) if isinstance(b, str) else b for b in blocked_values(axis, dead_ends)]
+    options: list[RecipeValue] = []
+    for raw in axis.range.choices or []:
+        choice = as_recipe_value(raw, old)
+        if _same(choice, old) or any(_same(choice, b) for b in banned):
+            continue
+        x, y = as_number(choice), as_number(old)
+        if x is not None and y is not None and (("increase" if x > y else "decrease") in directions):
+            continue
+        options.append(choice)
+    if not options:
+        return None
+    new = options[_offset(seed, axis) % len(options)]
+    return Proposal(axis.key, old, new, "set", f"try unused choice {new!r} (of {len(options)} unblocked)")
+
+
+def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int) -> Proposal | None:
+    """The one recipe change a worker with this seed tests, or None if every legal move is blocked."""
+    old = get_path(standing, axis.key)
+    if axis.range.kind == "choice":
+        return _propose_choice(axis, old, dead_ends, seed)
+    current = as_number(old)
+    banned = blocked_values(axis, dead_ends)
+    if current is None:  # key absent from the standing recipe: start mid-range
+        new = _typed(axis, _start_value(axis))
+        if any(_same(new, b) for b in banned):
+            return None
+        return Proposal(axis.key, old, new, "set", "key not in standing recipe; start mid-range")
+    first = 1 if _offset(seed, axis) % 2 == 0 else -1
+    directions = blocked_directions(axis, dead_ends)
+    for scale in (FULL_STEP, HALF_STEP):
+        for sign in (first, -first):
+            name = "increase" if sign > 0 else "decrease"
+            if name in directions:
+                continue
+            value = _step(axis, current, sign, scale)
+            new = _typed(axis, value)
+            if _same(new, current) or any(_same(new, b) for b in banned):
+                continue  # at the range edge, or a registered dead end
+            size = "full" if scale == FULL_STEP else "half"
+            return Proposal(axis.key, old, new, name, f"{size} {axis.range.kind} step ({name}) from {old!r}")
+    return None
+
+
+def back_off(axis: Axis, proposal: Proposal, dead_ends: list[DeadEnd]) -> Proposal | None:
+    """Halfway back to the standing value after a crash/NaN, or None if there is no middle ground."""
+    old, new = as_number(proposal.old), as_number(proposal.new)
+    if axis.range.kind == "choice" or old is None or new is None:
+        return None
+    geometric = axis.range.kind == "log" and old > 0 and new > 0
+    middle = math.sqrt(old * new) if geometric else (old + new) / 2
+    value = _typed(axis, middle)
+    if axis.range.kind == "int" and (_same(value, new) or _same(value, old)):
+        return None
+    if _same(value, old) or any(_same(value, b) for b in blocked_values(axis, dead_ends)):
+        return None
+    return Proposal(axis.key, proposal.old, value, proposal.direction,
+                    f"back-off halfway from {proposal.new!r} towards the standing {proposal.old!r}")
