@@ -18,6 +18,7 @@ from evotrain.paths import CampaignPaths
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.manifest import Manifest
 from orchestrator.config import Limits
+from orchestrator.leaderboard_base import LeaderboardScore
 from workers.executors.base import JobStatus
 
 Interval = tuple[float, float]
@@ -113,10 +114,16 @@ def job_intervals(paths: CampaignPaths) -> list[Interval]:
         st = JobStatus.model_validate_json(p.read_text())
         if st.started_at is not None and st.ended_at is not None:
             spans.append((st.started_at, st.ended_at))
-    for p in paths.leaderboard.glob("*.jsonl"):
+    for p in paths.leaderboard.glob("*submissions.jsonl"):
         for line in p.read_text().splitlines():
-            rec = json.loads(line)
-            if "eval_started_at" in rec and "eval_ended_at" in rec:
+            if line.strip():
+                rec = LeaderboardScore.model_validate_json(line)
+                spans.append((rec.submitted_at - rec.eval_seconds, rec.submitted_at))
+    private = paths.leaderboard / "private.jsonl"  # end-of-campaign private-half evaluations
+    if private.exists():
+        for line in private.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
                 spans.append((float(rec["eval_started_at"]), float(rec["eval_ended_at"])))
     return spans
 

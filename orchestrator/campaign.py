@@ -19,6 +19,8 @@ from evotrain.schemas.constitution import ConstitutionRecord
 from evotrain.schemas.manifest import Failure, FailureMode, Manifest
 from evotrain.schemas.report import RoundReport
 from orchestrator import accounting, constitution, policy_store
+from orchestrator.audit_log import AuditLog, SubmissionPayload
+from orchestrator.audit_policies import record_new_policies
 from orchestrator.collector import collect_round
 from orchestrator.config import CampaignConfig
 from orchestrator.faults import fault_point
@@ -97,13 +99,25 @@ class Campaign:
     def board(self) -> Leaderboard:
         with self._lock:
             if self._board is None:
-                from orchestrator.leaderboard import open_leaderboard
+                from orchestrator.leaderboard_factory import open_leaderboard
 
                 self._board = open_leaderboard(self.config.leaderboard, self.paths, self.substrate_dir)
             return self._board
 
     def _verify_constitution(self) -> None:
         constitution.verify(self.record.constitution)
+
+    def _audit_submissions(self) -> None:
+        """Append every leaderboard submission the audit log lacks (idempotent, so a crash between a
+        submission and its audit entry is repaired on resume)."""
+        audit = AuditLog(self.paths.audit_log)
+        logged = {e.payload.submission_id for e in audit.entries() if isinstance(e.payload, SubmissionPayload)}
+        for s in self.board.history():
+            if s.submission_id not in logged:
+                audit.append(SubmissionPayload(
+                    candidate=s.candidate, round=s.round, backend=self.board.name, zip_path="(adapter folder)",
+                    zip_sha256=s.adapter_sha256, zip_bytes=0, status="complete", submission_id=s.submission_id,
+                    public=s.public, message="scored by the collector"))
 
     def _done(self) -> None:
         accounting.touch_session(self.paths)
@@ -123,9 +137,10 @@ class Campaign:
             spec_recipe = self.substrate_dir / "recipe.yaml"
             policy = policy_store.initial_policy(
                 self.paths.campaign, spec_recipe, self.substrate_dir / "axes.yaml", self._constitution.rules,
-                overrides=self.config.recipe_overrides,
+                overrides=self.config.recipe_overrides, min_active=self.config.workers_per_round - 1,
             )
             policy_store.save(self.paths.policies, policy)
+        record_new_policies(self.paths)
         log.info("prepared: substrate %s at %s", self.substrate_dir, self.fork_ref.commit[:12])
         self._done()
 
@@ -180,6 +195,7 @@ class Campaign:
         self._verify_constitution()
         board = _KillAfterSubmit(self.board, round_no)
         report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules)
+        self._audit_submissions()
         c = report.calibration
         log.info("r%03d report: baseline lb=%s best lb=%s drift=%s", round_no, c.baseline_leaderboard,
                  c.best_leaderboard, c.drift_flag)
@@ -196,6 +212,7 @@ class Campaign:
             self.paths.policies, self.policy(round_no), report, self._constitution, backend=backend,
             record=self.record.constitution, workspace_root=self.root,
         )
+        record_new_policies(self.paths)
         log.info("policy r%03d from %s (%d rejected): %s", round_no + 1, result.source, len(result.rejected),
                  result.policy.rationale)
         self._done()
@@ -212,6 +229,14 @@ class Campaign:
             return exhausted
         round_used = accounting.round_usage(self.paths, round_no)
         return accounting.exceeded(self.config.round_budget, round_used)
+
+    def private_score(self, candidate: str) -> float | None:
+        """Private-half score of `r002/w03`'s chosen adapter (asked for only at the end)."""
+        round_part, worker_id = candidate.split("/")
+        m = read_model(self.paths.manifest(int(round_part[1:]), worker_id), Manifest)
+        if m.chosen_adapter is None:
+            return None
+        return self.board.private(candidate, Path(m.chosen_adapter))
 
     def finish(self, round_no: int, reason: str) -> None:
         self._done()

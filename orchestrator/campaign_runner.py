@@ -33,7 +33,7 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
     constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
     # round 1's policy must be derivable: recipe + axes load and agree (validated, not yet written)
     policy_store.initial_policy(cfg.name, substrate / "recipe.yaml", substrate / "axes.yaml", const.rules,
-                                overrides=cfg.recipe_overrides)
+                                overrides=cfg.recipe_overrides, min_active=cfg.workers_per_round - 1)
     record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
                             constitution=constitution.record(const_dir), created_at=time.time())
     write_model(paths.config, record)

@@ -18,8 +18,9 @@ class LeaderboardScore(Artifact):
     public_by_family: dict[str, float] = Field(default_factory=dict)
     private: float | None = None  # only filled when asked for at the end of a campaign
     n_items: int = 0
-    submitted_at: float
+    submitted_at: float  # when scoring finished
     adapter_sha256: str = ""
+    eval_seconds: float = 0.0  # time spent scoring (an evaluation job, for overhead accounting)
 
 
 class SubmissionBudgetExceeded(Exception):
@@ -34,5 +35,9 @@ class Leaderboard(Protocol):
         ...
 
     def remaining(self, round_no: int) -> int: ...
+
+    def private(self, candidate: str, adapter_dir: Path) -> float | None:
+        """The private-half score, asked for once at the end of a campaign (None if the backend has none)."""
+        ...
 
     def history(self) -> list[LeaderboardScore]: ...

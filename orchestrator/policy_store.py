@@ -60,16 +60,24 @@ def load_recipe(path: Path | str) -> RecipeValues:
 
 
 def initial_policy(campaign: str, recipe_path: Path | str, axes_path: Path | str,
-                   rules: ConstitutionRules, overrides: RecipeValues | None = None) -> Policy:
-    """Round 1's policy; `overrides` (campaign config) are applied on top of recipe.yaml, in memory."""
+                   rules: ConstitutionRules, overrides: RecipeValues | None = None, min_active: int = 1) -> Policy:
+    """Round 1's policy; `overrides` (campaign config) are applied on top of recipe.yaml, in memory.
+
+    Categories are activated in axes.yaml order until at least `min_active` axes are active (one per
+    exploring worker, so round 1 does not spend two workers on one axis); the rest start dormant and
+    rotate in when the leaderboard plateaus."""
     recipe = {**load_recipe(recipe_path), **(overrides or {})}
     axes = load_axes(axes_path)
     for a in axes:
         if a.key.split(".")[0] not in recipe:
             raise EvotrainError(f"{axes_path}: axis '{a.name}' moves key '{a.key}' absent from {recipe_path}")
-    first = axes[0].category
+    active: set[str] = set()
     for a in axes:
-        a.status, a.since_round = ("active", 1) if a.category == first else ("dormant", 0)
+        if a.category not in active and sum(b.category in active for b in axes) >= max(1, min_active):
+            break
+        active.add(a.category)
+    for a in axes:
+        a.status, a.since_round = ("active", 1) if a.category in active else ("dormant", 0)
     return Policy(
         campaign=campaign, round=1, search_mode=rules.search_modes.stabilisation, objective="raise_dev",
         standing_recipe=recipe, axes=axes,

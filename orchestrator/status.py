@@ -89,7 +89,7 @@ def campaign_status(paths: CampaignPaths, rounds: int) -> CampaignStatus:
     finished = summary_path.exists()
     stop_reason = json.loads(summary_path.read_text()).get("stop_reason", "") if finished else ""
     best, best_c = None, None
-    for rec_path in paths.leaderboard.glob("*.jsonl"):
+    for rec_path in paths.leaderboard.glob("*submissions.jsonl"):
         for line in rec_path.read_text().splitlines():
             rec = json.loads(line)
             if "public" in rec and (best is None or rec["public"] > best):
