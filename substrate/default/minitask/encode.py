@@ -2,7 +2,7 @@
 
 Targets follow the compact prompt from prompt_format.py:
 - answer_only:  `\\boxed{answer}`
-- step_by_step: `<rule>:\\boxed{answer}`, the rule the generator knows, written first so the model
+- step_by_step: `<rule id>→\\boxed{answer}`, the rule the generator knows, written first so the model
   states the inferred rule and then applies it (the base checkpoint has learned to apply a stated
   rule; see pretrain_base.py).
 Loss is on the target tokens only.
@@ -10,32 +10,24 @@ Loss is on the target tokens only.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
-from minitask.prompt_format import PuzzleLike, render_prompt
+from minitask.prompt_format import RULE_END, RuledPuzzleLike, compact_rule, render_prompt
 from minitask.tokenizer import CharTokenizer
 
 TraceStyle = Literal["answer_only", "step_by_step"]
 IGNORE = -100
-MAX_RULE_CHARS = 40
 
 
-class RuledPuzzle(PuzzleLike):
-    rule_text: str
+class RuledPuzzle(RuledPuzzleLike, Protocol):
     answer: str
-
-
-def compact_rule(puzzle: RuledPuzzle) -> str:
-    """The rule as one short line (':' and newlines would clash with the compact syntax)."""
-    text = " ".join(puzzle.rule_text.split()).replace(":", " ")
-    return text[:MAX_RULE_CHARS]
 
 
 def build_target(puzzle: RuledPuzzle, trace_style: TraceStyle) -> str:
     boxed = f"\\boxed{{{puzzle.answer}}}"
     if trace_style == "answer_only":
         return boxed
-    return f"{compact_rule(puzzle)}:{boxed}"
+    return f"{compact_rule(puzzle)}{RULE_END}{boxed}"
 
 
 def encode_pair(tok: CharTokenizer, prompt: str, target: str) -> tuple[list[int], list[int]]:

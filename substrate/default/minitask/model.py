@@ -6,14 +6,21 @@ Standard classes keep the substrate honest: PEFT adapters trained here have the 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
+from transformers.utils import logging as hf_logging
 
 from minitask.tokenizer import CharTokenizer
 
 MAX_POSITIONS = 512
+
+# Job logs are read by workers and humans: no progress bars, no deprecation chatter.
+hf_logging.disable_progress_bar()
+hf_logging.set_verbosity_error()
+warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def tiny_config(tok: CharTokenizer) -> LlamaConfig:

@@ -13,10 +13,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from minitask.puzzle import FAMILIES
+from minitask.puzzle import FAMILIES, MAX_DIFFICULTY
 
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-MAX_DIFFICULTY = 3
 
 
 class RecipeError(Exception):
@@ -36,8 +35,8 @@ class Recipe(BaseModel):
     learning_rate: float = Field(default=3e-3, gt=0.0, le=1.0)
     lr_scheduler: Literal["constant", "linear", "cosine"] = "cosine"
     warmup_steps: int = Field(default=0, ge=0, le=100_000)
-    max_steps: int = Field(default=300, ge=1, le=100_000)
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    max_steps: int = Field(default=100, ge=1, le=100_000)
+    batch_size: int = Field(default=16, ge=1, le=1024)
     grad_accum: int = Field(default=1, ge=1, le=64)
     max_grad_norm: float = Field(default=1.0, ge=0.0, le=1e6)  # 0 disables clipping
     weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -48,8 +47,17 @@ class Recipe(BaseModel):
     train_difficulty: int | dict[str, int] = 0
     trace_style: Literal["answer_only", "step_by_step"] = "step_by_step"
     # checkpoints and evaluation
-    save_steps: list[int] = Field(default_factory=lambda: [300], min_length=1, max_length=20)
-    dev_items: int = Field(default=360, ge=12, le=20_000)
+    save_steps: list[int] = Field(default_factory=lambda: [50, 100], min_length=1, max_length=20)
+    dev_items: int = Field(default=300, ge=12, le=20_000)
+
+    @field_validator("lora_target_modules", "save_steps", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """Also accept "q_proj,v_proj" / "75,150": search axes carry list values as one string."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            return [int(p) if p.isdigit() else p for p in parts]
+        return value
 
     @field_validator("lora_target_modules")
     @classmethod

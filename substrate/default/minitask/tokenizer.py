@@ -1,6 +1,6 @@
 """Character-level tokenizer for the tiny base model (frozen: the base checkpoint depends on it).
 
-One token per printable ASCII character, plus four specials. `\\boxed{` is a single token so the
+One token per printable ASCII character and '→', plus five specials. `\\boxed{` is a single token so the
 challenge's answer wrapper costs one position instead of seven. The vocabulary is saved next to
 the base checkpoint as `vocab.json` and is checked against this module when the base is loaded.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 BOXED = "\\boxed{"
 SPECIALS = (PAD, BOS, EOS, UNK, BOXED)
-CHARS = "\n" + "".join(chr(c) for c in range(32, 127))
+CHARS = "\n" + "".join(chr(c) for c in range(32, 127)) + "→"  # → ends a stated rule
 VOCAB_FILE = "vocab.json"
 
 

@@ -1,0 +1,72 @@
+"""Recipe sensitivity: dev accuracy AND hidden-leaderboard (public half) for recipe variants.
+
+    .venv/bin/python benchmarks/substrate_sweep.py [--variants baseline lr_high ...] [--seed 0]
+
+Each variant is the baseline recipe with a few keys changed. The last checkpoint of each run is
+scored on the local leaderboard (orchestrator side, .cache/bench-leaderboard), so the table shows
+how dev and leaderboard move together, or not. Prints a markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from substrate_common import ROOT, SUBSTRATE, load_average, run_recipe, write_variant
+
+from orchestrator.leaderboard import LocalLeaderboard
+
+ALL_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+VARIANTS: dict[str, dict[str, object]] = {
+    "baseline": {},
+    "lr_3e-4": {"learning_rate": 0.0003},
+    "lr_1e-2": {"learning_rate": 0.01},
+    "lr_1e-1": {"learning_rate": 0.1},
+    "answer_only": {"trace_style": "answer_only"},
+    "equations_x4": {"mixture_weights.equations": 4.0},
+    "difficulty_1": {"train_difficulty": 1},
+    "r16_all_modules": {"lora_r": 16, "lora_alpha": 32, "lora_target_modules": ALL_MODULES},
+    "steps_200": {"max_steps": 200, "save_steps": [100, 200]},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--leaderboard", type=Path, default=ROOT / ".cache" / "bench-leaderboard")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    board = LocalLeaderboard(SUBSTRATE, args.leaderboard, budget_per_round=10_000)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.variants:
+            recipe = write_variant(Path(tmp) / "recipes", name, VARIANTS[name])
+            load = load_average()
+            results, wall = run_recipe(recipe, Path(tmp) / name, args.seed)
+            last = results.checkpoints[-1]
+            score = board.submit(f"sweep/{name}", 0, Path(tmp) / name / last.adapter_dir)
+            row = {"variant": name, "changes": VARIANTS[name], "seed": args.seed, "wall_s": round(wall, 1),
+                   "nan_loss": results.nan_loss, "dev": round(last.overall, 4), "lb_public": round(score.public, 4),
+                   "dev_by_family": {k: round(v, 3) for k, v in last.by_family.items()},
+                   "lb_by_family": {k: round(v, 3) for k, v in score.public_by_family.items()},
+                   "load_before": load}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    base = next((r for r in rows if r["variant"] == "baseline"), rows[0])
+    print("\n| variant | change | dev | Δdev | leaderboard public | Δlb | wall s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        change = ", ".join(f"{k}={v}" for k, v in r["changes"].items()) or "-"
+        if len(change) > 60:
+            change = change[:57] + "..."
+        print(f"| {r['variant']} | {change} | {r['dev']:.3f} | {r['dev'] - base['dev']:+.3f} | "
+              f"{r['lb_public']:.3f} | {r['lb_public'] - base['lb_public']:+.3f} | {r['wall_s']:.0f} |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""End-to-end on the real default substrate: a --smoke run gives valid RunResults and a PEFT
+adapter; evaluate.py scores that adapter on a tiny items file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evotrain.io import read_model
+from evotrain.schemas.results import EvalReport, RunResults
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBSTRATE = ROOT / "substrate" / "default"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "EVOTRAIN_THREADS": "1"}
+pytestmark = pytest.mark.slow
+
+
+def run(*args: str, cwd: Path = SUBSTRATE) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=ENV, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def smoke_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / "out"
+    run("run.py", "--recipe", str(SUBSTRATE / "recipe.yaml"), "--out", str(out), "--smoke", "--seed", "3")
+    return out
+
+
+def test_smoke_run_results_and_adapter(smoke_out: Path) -> None:
+    results = read_model(smoke_out / "results.json", RunResults)
+    assert results.seed == 3
+    assert 1 <= results.steps <= 5
+    assert not results.nan_loss
+    assert results.loss_curve and results.final_loss is not None and results.final_loss > 0
+    [ckpt] = results.checkpoints
+    assert set(ckpt.by_family) == {"bit_manipulation", "text_cipher", "numeral_system", "unit_conversion",
+                                   "gravity", "equations"}
+    adapter = smoke_out / ckpt.adapter_dir
+    assert (adapter / "adapter_model.safetensors").stat().st_size > 0
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["r"] <= 32
+
+
+def test_evaluate_tiny_items_file(smoke_out: Path, tmp_path: Path) -> None:
+    items = tmp_path / "items.jsonl"
+    run("generate_items.py", "--n", "12", "--seed", "11", "--mix", '{"numeral_system": 1, "gravity": 1}',
+        "--difficulty", "0", "--out", str(items))
+    report_path = tmp_path / "report.json"
+    adapter = smoke_out / "checkpoints" / "step-00005"
+    run("evaluate.py", "--adapter", str(adapter), "--items", str(items), "--report", str(report_path))
+    report = read_model(report_path, EvalReport)
+    assert report.n_items == 12
+    assert report.n_by_family == {"gravity": 6, "numeral_system": 6}
+    assert 0.0 <= report.overall <= 1.0
+
+
+def test_evaluate_missing_adapter_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "evaluate.py", "--adapter", str(tmp_path / "nope"), "--items", "x.jsonl",
+         "--report", str(tmp_path / "r.json")],
+        cwd=SUBSTRATE, env=ENV, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "adapter_config.json" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_cli_smoke_run_prints_family_table(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evotrain.cli", "substrate", "run", "--smoke", "--out", str(out)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "numeral_system" in proc.stdout and "overall" in proc.stdout
+    assert read_model(out / "results.json", RunResults).steps == 5
+
+
+def test_real_leaderboard_scores_smoke_adapter(smoke_out: Path, tmp_path: Path) -> None:
+    from orchestrator.leaderboard import HiddenSplitSpec, LocalLeaderboard
+
+    board = LocalLeaderboard(SUBSTRATE, tmp_path / "lb", budget_per_round=1,
+                             spec=HiddenSplitSpec(n_public=12, n_private=6))
+    score = board.submit("r001/w00", 1, smoke_out / "checkpoints" / "step-00005", final=True)
+    assert score.n_items == 12 and score.private is not None
+    assert set(score.public_by_family) == {"bit_manipulation", "text_cipher", "numeral_system",
+                                           "unit_conversion", "gravity", "equations"}
+    assert board.remaining(1) == 0
+    assert not list(SUBSTRATE.glob("**/*.jsonl"))  # the hidden split never lands in the substrate
