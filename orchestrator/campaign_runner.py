@@ -14,7 +14,7 @@ from orchestrator.campaign_graph import run_graph
 from orchestrator.config import CampaignConfig, resolve_under
 from orchestrator.lock import CampaignLock
 from orchestrator.summary import CampaignSummary
-from workers.substrate_contract import load_spec
+from workers.substrate_contract import check_recipe_values, load_spec
 
 
 def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
@@ -32,8 +32,9 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
     const = constitution.load(const_dir)
     constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
     # round 1's policy must be derivable: recipe + axes load and agree (validated, not yet written)
-    policy_store.initial_policy(cfg.name, substrate / "recipe.yaml", substrate / "axes.yaml", const.rules,
-                                overrides=cfg.recipe_overrides, min_active=cfg.workers_per_round - 1)
+    policy = policy_store.initial_policy(cfg.name, substrate / "recipe.yaml", substrate / "axes.yaml", const.rules,
+                                         overrides=cfg.recipe_overrides, min_active=cfg.workers_per_round - 1)
+    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
     record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
                             constitution=constitution.record(const_dir), created_at=time.time())
     write_model(paths.config, record)

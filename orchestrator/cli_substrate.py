@@ -17,7 +17,7 @@ from evotrain.io import read_model
 from evotrain.schemas.results import RunResults
 from orchestrator.leaderboard import LocalLeaderboard
 from orchestrator.leaderboard_base import SubmissionBudgetExceeded
-from orchestrator.substrate_runner import format_command, load_spec
+from workers.substrate_contract import load_spec, render_command
 
 substrate_app = typer.Typer(no_args_is_help=True)
 leaderboard_app = typer.Typer(no_args_is_help=True)
@@ -57,7 +57,7 @@ def run(
     if seed is None and "{seed}" in template:  # drop `--seed {seed}`: the recipe's seed applies
         at = template.index("{seed}")
         del template[at - 1 : at + 1]
-    command = format_command(template, {"recipe": str(recipe_path), "out": str(out_dir), "seed": str(seed)})
+    command = render_command(template, recipe=str(recipe_path), out=str(out_dir), seed=str(seed))
     if smoke:
         command.append("--smoke")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -39,6 +39,7 @@ class LeaderboardConfig(Artifact):
     kind: Literal["local", "kaggle"] = "local"
     submissions_per_round: int = Field(default=3, ge=1)
     competition: str = "nvidia-nemotron-model-reasoning-challenge"
+    split_items: int = Field(default=300, ge=10)  # items in each half (public, private) of the hidden split
 
 
 class CampaignConfig(Artifact):

@@ -24,7 +24,7 @@ from evotrain.io import append_jsonl, read_model, write_model
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.results import EvalReport
 from orchestrator.leaderboard_base import LeaderboardScore, SubmissionBudgetExceeded
-from orchestrator.substrate_runner import format_command, load_spec
+from workers.substrate_contract import load_spec, render_command
 
 # real train.csv family counts (bit 1602, gravity 1597, unit 1594, cipher 1576, roman 1576, eq 1555)
 REAL_MIX = {
@@ -113,7 +113,7 @@ class LocalLeaderboard:
                 "difficulty": json.dumps(self.spec.difficulty),
                 "items": str(self.split_file(half)),
             }
-            self._run(format_command(substrate.generate_command, values), f"generate {half} split")
+            self._run(render_command(substrate.generate_command, **values), f"generate {half} split")
         write_model(spec_file, self.spec)
 
     # -- scoring ------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class LocalLeaderboard:
         report = self.folder / "reports" / f"{submission_id}-{half}.json"
         report.parent.mkdir(parents=True, exist_ok=True)
         values = {"adapter": str(adapter_dir), "items": str(self.split_file(half)), "report": str(report)}
-        command = format_command(load_spec(self.substrate_dir).evaluate_command, values)
+        command = render_command(load_spec(self.substrate_dir).evaluate_command, **values)
         self._run(command, f"evaluate {half} half")
         return read_model(report, EvalReport)
 

@@ -18,7 +18,7 @@ from evotrain.io import append_jsonl
 from evotrain.paths import CampaignPaths
 from orchestrator.config import LeaderboardConfig
 from orchestrator.kaggle_backend import KaggleBackend
-from orchestrator.leaderboard import LocalLeaderboard, adapter_sha256
+from orchestrator.leaderboard import HiddenSplitSpec, LocalLeaderboard, adapter_sha256
 from orchestrator.leaderboard_base import Leaderboard, LeaderboardScore, SubmissionBudgetExceeded
 from orchestrator.submission import KaggleSettings, SubmissionConfig, package_adapter, validate_package
 
@@ -71,4 +71,5 @@ def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir
     if cfg.kind == "kaggle":
         settings = KaggleSettings(competition=cfg.competition)
         return KaggleLeaderboard(paths.leaderboard, cfg.submissions_per_round, settings)
-    return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round)
+    spec = HiddenSplitSpec(n_public=cfg.split_items, n_private=cfg.split_items)
+    return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round, spec=spec)

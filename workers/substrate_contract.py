@@ -112,3 +112,24 @@ def matches_any(rel_path: str, patterns: list[str]) -> bool:
             if regex.match(head):
                 return True
     return False
+
+
+def check_recipe_values(substrate_dir: Path, values: RecipeValues, source: str) -> None:
+    """Run the substrate's validate command on `values` (written to a temp file outside the substrate):
+    a recipe the substrate would refuse fails here, with its one-line message, before anything runs."""
+    import os
+    import subprocess
+    import tempfile
+
+    spec = load_spec(substrate_dir)
+    with tempfile.TemporaryDirectory(prefix="evotrain-recipe-") as tmp:
+        recipe = Path(tmp) / Path(spec.recipe_file).name
+        recipe.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
+        command = render_command(spec.validate_command, recipe=str(recipe), out=tmp, seed=0)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        proc = subprocess.run(command, cwd=substrate_dir, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+    if proc.returncode != 0:
+        lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines() or [f"exit {proc.returncode}"]
+        message = lines[-1].removeprefix("error: ").replace(str(recipe), spec.recipe_file)
+        raise EvotrainError(f"{source}: the substrate refuses the recipe: {message}")
