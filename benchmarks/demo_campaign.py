@@ -56,19 +56,21 @@ def main() -> None:
                 "seed": seed, "wall_s": round(wall, 1), "overhead_pct": round(100 * s.overhead.overhead_fraction, 2),
                 "best": s.best.candidate if s.best else None, "best_axis": s.best.axis if s.best else None,
                 "best_lb": s.best.public if s.best else None, "best_private": s.best.private if s.best else None,
-                "anchor_lb": s.best_round_baseline.public if s.best_round_baseline else None,
+                "substrate_lb": s.substrate_baseline.public if s.substrate_baseline else None,
+                "round_anchor_lb": s.best_round_baseline.public if s.best_round_baseline else None,
                 "gain": s.best_beats_baseline_by, "noise_band": s.noise_band, "beats_band": s.beats_noise_band,
                 "trajectory": [(r.round, r.search_mode, r.dev, r.leaderboard) for r in s.trajectory.rows],
                 "load_before": load,
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("\n| seed | wall s | overhead % | best (axis) | best LB | its anchor LB | gain | noise band | beats |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| seed | wall s | overhead % | best (axis) | best LB (private) | substrate-anchor LB | gain | noise band "
+          "| beats | its round's anchor LB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['seed']} | {r['wall_s']:.0f} | {r['overhead_pct']:.1f} | {r['best']} ({r['best_axis']}) | "
-              f"{r['best_lb']:.3f} | {r['anchor_lb']:.3f} | {r['gain']:+.3f} | {r['noise_band']:.3f} | "
-              f"{'yes' if r['beats_band'] else 'no'} |")
+              f"{r['best_lb']:.3f} ({r['best_private']:.3f}) | {r['substrate_lb']:.3f} | {r['gain']:+.3f} | "
+              f"{r['noise_band']:.3f} | {'yes' if r['beats_band'] else 'no'} | {r['round_anchor_lb']:.3f} |")
 
 
 if __name__ == "__main__":

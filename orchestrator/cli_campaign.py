@@ -80,18 +80,26 @@ def print_summary(summary: CampaignSummary) -> None:
         t.add_row(str(r.round), r.search_mode, "" if r.dev is None else f"{r.dev:.3f}",
                   "" if r.leaderboard is None else f"{r.leaderboard:.3f}", r.learned)
     console.print(t)
-    b, a = summary.best, summary.best_round_baseline
-    if b and a:
+    b, base, a = summary.best, summary.substrate_baseline, summary.best_round_baseline
+    if b and base and b.public is not None and base.public is not None:
         verdict = "beats" if summary.beats_noise_band else "does NOT beat"
         console.print(
-            f"best candidate {b.candidate} ({b.axis}): leaderboard {b.public:.3f} (private {b.private})\n"
-            f"its round's baseline anchor {a.candidate}: leaderboard {a.public:.3f} (private {a.private})\n"
-            f"gain {summary.best_beats_baseline_by:+.3f} vs. noise band {summary.noise_band:.3f} → {verdict} the band",
-            highlight=False)
+            f"best candidate {b.candidate} ({b.axis}): leaderboard {b.public:.3f} (private {_fmt(b.private)})\n"
+            f"substrate baseline (round 1 anchor {base.candidate}): leaderboard {base.public:.3f} "
+            f"(private {_fmt(base.private)})\n"
+            f"gain {summary.best_beats_baseline_by:+.3f} vs. the campaign's noise band {summary.noise_band:.3f} "
+            f"→ {verdict} the band", highlight=False)
+        if a and a.public is not None and summary.best_beats_round_anchor_by is not None:
+            console.print(f"(vs. its own round's anchor {a.candidate} at {a.public:.3f}: "
+                          f"{summary.best_beats_round_anchor_by:+.3f})", highlight=False)
     o = summary.overhead
     console.print(f"wall {o.wall_s:.0f} s, in jobs {o.in_jobs_s:.0f} s, orchestration overhead {o.overhead_s:.1f} s "
                   f"({100 * o.overhead_fraction:.1f}%) · stop reason: {summary.stop_reason}", highlight=False)
     console.print(f"reports: {summary.reports_dir}\npolicies: {summary.policies_dir}", highlight=False)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def _setup_logging(paths: CampaignPaths) -> None:

@@ -32,9 +32,12 @@ class CampaignSummary(Artifact):
     rounds_completed: int
     trajectory: Trajectory
     best: CandidateScore | None = None
+    # round 1's anchor runs the substrate's recipe unchanged: the campaign's starting point
+    substrate_baseline: CandidateScore | None = None
     best_round_baseline: CandidateScore | None = None  # the anchor of the round the best came from
     noise_band: float
-    best_beats_baseline_by: float | None = None
+    best_beats_baseline_by: float | None = None  # best vs. the substrate baseline (leaderboard)
+    best_beats_round_anchor_by: float | None = None
     beats_noise_band: bool = False
     overhead: accounting.Overhead
     usage: accounting.UsageTotals
@@ -43,7 +46,16 @@ class CampaignSummary(Artifact):
     notes: list[str] = Field(default_factory=list)
 
 
+def _anchor(rep: RoundReport) -> CandidateScore | None:
+    base = next((b for b in rep.candidates if b.is_baseline), None)
+    if base is None:
+        return None
+    return CandidateScore(candidate=f"r{rep.round:03d}/{base.worker_id}", axis=base.axis, dev=base.dev,
+                          public=base.leaderboard)
+
+
 def _best_and_anchor(reports: list[RoundReport]) -> tuple[CandidateScore | None, CandidateScore | None]:
+    """The best candidate by public leaderboard (authoritative) and the anchor of its round."""
     best, anchor = None, None
     for rep in reports:
         for c in rep.candidates:
@@ -52,29 +64,34 @@ def _best_and_anchor(reports: list[RoundReport]) -> tuple[CandidateScore | None,
             if best is None or (best.public is not None and c.leaderboard > best.public):
                 best = CandidateScore(candidate=f"r{rep.round:03d}/{c.worker_id}", axis=c.axis, dev=c.dev,
                                       public=c.leaderboard)
-                base = next((b for b in rep.candidates if b.is_baseline), None)
-                anchor = None if base is None else CandidateScore(
-                    candidate=f"r{rep.round:03d}/{base.worker_id}", axis=base.axis, dev=base.dev,
-                    public=base.leaderboard)
+                anchor = _anchor(rep)
     return best, anchor
+
+
+def _gain(best: CandidateScore | None, base: CandidateScore | None) -> float | None:
+    if best is None or base is None or best.public is None or base.public is None:
+        return None
+    return best.public - base.public
 
 
 def build_summary(campaign: Campaign, rounds_completed: int, reason: str) -> CampaignSummary:
     paths = campaign.paths
     reports = load_reports(paths)
     best, anchor = _best_and_anchor(reports)
-    latest = policy_store.latest(paths.policies)
-    band = latest.noise.threshold
-    gain = None
-    if best and anchor and best.public is not None and anchor.public is not None:
-        gain = best.public - anchor.public
-    for score in (best, anchor):
-        if score is not None:
-            score.private = campaign.private_score(score.candidate)
+    first = next((r for r in sorted(reports, key=lambda r: r.round) if r.round == 1), None)
+    substrate = _anchor(first) if first else None
+    band = policy_store.latest(paths.policies).noise.threshold
+    gain = _gain(best, substrate)
+    for score in {s.candidate: s for s in (best, anchor, substrate) if s is not None}.values():
+        score.private = campaign.private_score(score.candidate)
+    for score in (anchor, substrate):  # the same candidate may fill two roles
+        if score is not None and best is not None and score.candidate == best.candidate:
+            score.private = best.private
     return CampaignSummary(
         campaign=paths.campaign, stop_reason=reason, rounds_completed=rounds_completed,
-        trajectory=load_trajectory(paths), best=best, best_round_baseline=anchor, noise_band=band,
-        best_beats_baseline_by=gain, beats_noise_band=gain is not None and gain > band,
+        trajectory=load_trajectory(paths), best=best, substrate_baseline=substrate, best_round_baseline=anchor,
+        noise_band=band, best_beats_baseline_by=gain, best_beats_round_anchor_by=_gain(best, anchor),
+        beats_noise_band=gain is not None and gain > band,
         overhead=accounting.overhead(paths), usage=accounting.usage(paths),
         reports_dir=str(paths.reports), policies_dir=str(paths.policies),
     )
