@@ -119,7 +119,8 @@ def submit(candidate: str | None = typer.Option(None, "--candidate", help="ROUND
             backend = KaggleBackend(cfg.kaggle)
             backend.authenticate()  # before anything is sent: no credentials → one line, exit 2
             return submit_flow.KaggleTarget(backend)
-        return submit_flow.LocalTarget(submit_flow.open_local_leaderboard(paths))
+        return submit_flow.LocalTarget(submit_flow.open_local_leaderboard(paths),
+                                       round_no=submit_flow.submission_round(paths))
 
     record = submit_flow.submit(paths, ref, open_target, cfg, destination)
     print_submission(console, record)

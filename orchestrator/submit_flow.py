@@ -22,7 +22,7 @@ from evotrain.io import read_model, write_model
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.common import Artifact
 from orchestrator.audit_log import AuditLog, SubmissionPayload
-from orchestrator.campaign_view import CandidateRef, load_manifest, load_manifests, load_reports
+from orchestrator.campaign_view import CandidateRef, load_manifest, load_manifests, load_reports, report_rounds
 from orchestrator.leaderboard_base import Leaderboard, SubmissionBudgetExceeded
 from orchestrator.submission import PackageCheck, SubmissionConfig, package_adapter, validate_package
 
@@ -62,12 +62,16 @@ class LocalTarget:
 
     leaderboard: Leaderboard
     name: str = "local"
+    # the budget round this submission counts against; None = the candidate's own round (a campaign
+    # still running), a finished campaign's user submissions get the round after its last one
+    round_no: int | None = None
 
     def send(self, zip_path: Path, adapter_dir: Path, ref: CandidateRef) -> SendResult:
+        round_no = self.round_no if self.round_no is not None else ref.round
         try:
-            score = self.leaderboard.submit(ref.label, ref.round, adapter_dir)
+            score = self.leaderboard.submit(ref.label, round_no, adapter_dir)
         except SubmissionBudgetExceeded as exc:
-            raise EvotrainError(f"local leaderboard: submission budget of round {ref.round} is spent ({exc})") from exc
+            raise EvotrainError(f"local leaderboard: submission budget of round {round_no} is spent ({exc})") from exc
         return SendResult(status="complete", submission_id=score.submission_id, public=score.public)
 
 
@@ -180,10 +184,17 @@ def _record(paths: CampaignPaths, ref: CandidateRef, backend: str, destination: 
 def open_local_leaderboard(paths: CampaignPaths) -> Leaderboard:
     """The campaign's local hidden-split leaderboard: same folder, records and round budget as the loop's."""
     from orchestrator.campaign import CampaignRecord
-    from orchestrator.leaderboard import LocalLeaderboard
+    from orchestrator.leaderboard_factory import open_leaderboard
 
     if not paths.config.is_file():
         raise EvotrainError(f"--to local: {paths.config} not found (the local leaderboard needs the campaign record)")
     record = read_model(paths.config, CampaignRecord)
-    return LocalLeaderboard(Path(record.substrate_dir), paths.leaderboard,
-                            budget_per_round=record.config.leaderboard.submissions_per_round)
+    return open_leaderboard(record.config.leaderboard.model_copy(update={"kind": "local"}), paths,
+                            Path(record.substrate_dir))
+
+
+def submission_round(paths: CampaignPaths) -> int | None:
+    """After a campaign finished, a user's submissions count against the round after its last one."""
+    if not (paths.state / "summary.json").is_file():
+        return None
+    return max(report_rounds(paths), default=0) + 1
