@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
@@ -75,3 +77,14 @@ class Executor(Protocol):
     def attach(self, job_id: str) -> JobStatus | None:
         """Re-attach after an orchestrator restart: the job's status, or None if never submitted."""
         ...
+
+
+def poll_until_finished(status: Callable[[str], JobStatus], job_id: str, poll_s: float,
+                        timeout_s: float | None) -> JobStatus:
+    """Block until the job ends; on `timeout_s` return its (unfinished) status, never raise."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        st = status(job_id)
+        if st.state.finished or (deadline is not None and time.monotonic() >= deadline):
+            return st
+        time.sleep(poll_s)

@@ -24,7 +24,7 @@ from filelock import FileLock
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
-from workers.executors.base import JobSpec, JobState, JobStatus
+from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
 from workers.executors.job_files import (
     CancelRequest,
     JobFiles,
@@ -125,13 +125,7 @@ class RayExecutor:
         return self.status(job_id)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
-        """Block until the job ends; on `timeout_s` return its (unfinished) status, never raise."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            st = self.status(job_id)
-            if st.state.finished or (deadline is not None and time.monotonic() >= deadline):
-                return st
-            time.sleep(poll_s)
+        return poll_until_finished(self.status, job_id, poll_s, timeout_s)
 
     def logs(self, job_id: str, tail: int | None = 200) -> str:
         return tail_text(self._known(job_id).log, tail)
