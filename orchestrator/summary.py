@@ -82,11 +82,10 @@ def build_summary(campaign: Campaign, rounds_completed: int, reason: str) -> Cam
     substrate = _anchor(first) if first else None
     band = policy_store.latest(paths.policies).noise.threshold
     gain = _gain(best, substrate)
-    for score in {s.candidate: s for s in (best, anchor, substrate) if s is not None}.values():
-        score.private = campaign.private_score(score.candidate)
-    for score in (anchor, substrate):  # the same candidate may fill two roles
-        if score is not None and best is not None and score.candidate == best.candidate:
-            score.private = best.private
+    roles = [s for s in (best, anchor, substrate) if s is not None]
+    private = {c: campaign.private_score(c) for c in {s.candidate for s in roles}}  # one candidate, several roles
+    for score in roles:
+        score.private = private[score.candidate]
     return CampaignSummary(
         campaign=paths.campaign, stop_reason=reason, rounds_completed=rounds_completed,
         trajectory=load_trajectory(paths), best=best, substrate_baseline=substrate, best_round_baseline=anchor,
