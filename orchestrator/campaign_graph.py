@@ -103,8 +103,11 @@ def build_graph(steps: CampaignSteps, max_parallel_workers: int) -> StateGraph:
 
 
 def run_graph(steps: CampaignSteps, checkpoint_db: Path, thread_id: str, max_parallel_workers: int,
-              resume: bool) -> CampaignState:
-    """Start (resume=False) or continue (resume=True) the campaign thread to its end."""
+              resume: bool, start_round: int = 1) -> CampaignState:
+    """Start (resume=False) or continue (resume=True) the campaign thread to its end.
+
+    Checkpoints are written synchronously after every step ("sync" durability), so a kill -9 never
+    leaves the thread pointing past work whose checkpoint was still in flight."""
     conn = sqlite3.connect(str(checkpoint_db), check_same_thread=False)
     try:
         saver = SqliteSaver(conn)
@@ -116,11 +119,11 @@ def run_graph(steps: CampaignSteps, checkpoint_db: Path, thread_id: str, max_par
         }
         snapshot = graph.get_state(config)
         if resume and snapshot.next:
-            result = graph.invoke(None, config)
+            result = graph.invoke(None, config, durability="sync")
         elif resume and snapshot.values and not snapshot.next:
-            result = snapshot.values  # already finished
+            result = snapshot.values  # the thread already ended
         else:
-            result = graph.invoke({"round": 1, "finished_workers": []}, config)
+            result = graph.invoke({"round": start_round, "finished_workers": []}, config, durability="sync")
         return result  # type: ignore[return-value]
     finally:
         conn.close()

@@ -13,6 +13,7 @@ from orchestrator.campaign import Campaign, CampaignRecord
 from orchestrator.campaign_graph import run_graph
 from orchestrator.config import CampaignConfig, resolve_under
 from orchestrator.lock import CampaignLock
+from orchestrator.status import current_round
 from orchestrator.summary import CampaignSummary
 from workers.substrate_contract import check_recipe_values, load_spec
 
@@ -52,5 +53,11 @@ def run_campaign(paths: CampaignPaths, resume: bool) -> CampaignSummary:
         cfg = record.config
         run_graph(campaign, paths.checkpoint_db, thread_id=paths.campaign,
                   max_parallel_workers=cfg.workers_per_round, resume=resume)
+        if not (paths.state / "summary.json").exists():
+            # the thread ended without its finish step (a checkpoint torn by kill -9): every step is
+            # idempotent, so replay the current round on a fresh thread; finished work is found on disk
+            replay = f"{paths.campaign}-replay-{time.time_ns()}"
+            run_graph(campaign, paths.checkpoint_db, thread_id=replay, max_parallel_workers=cfg.workers_per_round,
+                      resume=False, start_round=max(1, current_round(paths)))
         accounting.touch_session(paths)
     return read_model(paths.state / "summary.json", CampaignSummary)
