@@ -67,10 +67,13 @@ def main() -> None:
     print("\n| seed | wall s | overhead % | best (axis) | best LB (private) | substrate-anchor LB | gain | noise band "
           "| beats | its round's anchor LB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    def f(x: float | None, sign: str = "") -> str:
+        return "n/a" if x is None else format(x, f"{sign}.3f")
+
     for r in rows:
         print(f"| {r['seed']} | {r['wall_s']:.0f} | {r['overhead_pct']:.1f} | {r['best']} ({r['best_axis']}) | "
-              f"{r['best_lb']:.3f} ({r['best_private']:.3f}) | {r['substrate_lb']:.3f} | {r['gain']:+.3f} | "
-              f"{r['noise_band']:.3f} | {'yes' if r['beats_band'] else 'no'} | {r['round_anchor_lb']:.3f} |")
+              f"{f(r['best_lb'])} ({f(r['best_private'])}) | {f(r['substrate_lb'])} | {f(r['gain'], '+')} | "
+              f"{f(r['noise_band'])} | {'yes' if r['beats_band'] else 'no'} | {f(r['round_anchor_lb'])} |")
 
 
 if __name__ == "__main__":
