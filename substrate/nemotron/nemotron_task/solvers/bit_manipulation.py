@@ -94,7 +94,6 @@ def _truth_table(space: _Space, names: tuple[str, ...]) -> dict[int, int] | None
 
 def _apply_table(space: _Space, names: tuple[str, ...], table: dict[int, int]) -> int | None:
     out = 0
-    k = len(names)
     for j in range(8):
         pattern = 0
         for n in names:
