@@ -1,0 +1,1 @@
+"""Built-in cycle generators and the entry-point registry (base.py)."""
