@@ -22,6 +22,7 @@ from orchestrator.cycle.config import REPO_ROOT
 MODEL_NAME = "all-MiniLM-L6-v2"
 PACKAGE = "all_minilm_l6_v2"
 CACHE = REPO_ROOT / ".cache" / "cycle-models"
+MAX_SEQ_LENGTH = 128
 
 
 def packaged_model_dir(cache: Path = CACHE) -> Path:
@@ -72,7 +73,11 @@ def load_embedder(name: str):  # -> SentenceTransformer (import kept lazy: it pu
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise EvotrainError("quality.min_coherence: needs sentence-transformers (pip install -e '.[cycle]')") from exc
-    return SentenceTransformer(str(resolve_model(name)), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(resolve_model(name)), device="cpu", local_files_only=True)
+    # 128 word pieces cover a question and the start of its answer; the model's 256 doubles the cost
+    # of long diffs on 2 CPU cores for little change in the score
+    model.max_seq_length = MAX_SEQ_LENGTH
+    return model
 
 
 def cosine_pairs(name: str, left: list[str], right: list[str], batch_size: int = 64) -> list[float]:
