@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.summary import CampaignSummary  # noqa: E402
+from evotrain.paths import CampaignPaths  # noqa: E402
+from orchestrator.campaign.summary import CampaignSummary  # noqa: E402
 
 
 def run_demo(seed: int, rounds: int, workers: int, ws: Path) -> tuple[CampaignSummary, float]:
@@ -29,13 +30,14 @@ def run_demo(seed: int, rounds: int, workers: int, ws: Path) -> tuple[CampaignSu
     (ws / "substrate").symlink_to(ROOT / "substrate")
     (ws / "constitution").symlink_to(ROOT / "constitution")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evotrain.cli", "demo", "--seed", str(seed), "--rounds", str(rounds),
-                           "--workers", str(workers), "--quiet"], cwd=ws, capture_output=True, text=True, check=False)
+    cmd = [sys.executable, "-m", "orchestrator.cli", "demo", "--seed", str(seed), "--rounds", str(rounds),
+           "--workers", str(workers), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"demo seed {seed} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     name = f"demo-s{seed}"
-    summary = CampaignSummary.model_validate_json((ws / "campaigns" / name / "summary.json").read_text())
+    summary = CampaignSummary.model_validate_json(CampaignPaths(ws, name).summary.read_text())
     return summary, wall
 
 

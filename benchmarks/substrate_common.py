@@ -43,7 +43,7 @@ def run_recipe(recipe: Path, out: Path, seed: int | None = None, threads: int | 
     env = dict(os.environ)
     if threads is not None:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), EVOTRAIN_THREADS=str(threads))
-    command = [sys.executable, "-m", "evotrain.cli", "substrate", "run", "--recipe", str(recipe),
+    command = [sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--recipe", str(recipe),
                "--out", str(out)]
     if seed is not None:
         command += ["--seed", str(seed)]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from substrate_common import ROOT, SUBSTRATE, load_average, run_recipe, write_variant
 
-from orchestrator.leaderboard import LocalLeaderboard
+from orchestrator.leaderboard.local import LocalLeaderboard
 
 ALL_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 VARIANTS: dict[str, dict[str, object]] = {

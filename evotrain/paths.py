@@ -8,8 +8,11 @@ DB, lock, job table, traces, manifests, leaderboard records, audit log) sits in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from evotrain.errors import EvotrainError
 
 
 def worker_dir_name(worker_index: int) -> str:
@@ -20,6 +23,38 @@ def round_dir_name(round_no: int) -> str:
     return f"r{round_no:03d}"
 
 
+_CANDIDATE = re.compile(r"r?(\d+)/w(\d+)")
+
+
+@dataclass(frozen=True)
+class CandidateRef:
+    """One candidate of a campaign: round + worker. Its label `r003/w02` is the only id format."""
+
+    round: int
+    worker_id: str
+
+    @property
+    def label(self) -> str:
+        return f"{round_dir_name(self.round)}/{self.worker_id}"
+
+    @classmethod
+    def parse(cls, text: str, field: str = "--candidate") -> CandidateRef:
+        """`3/w02`, `r003/w02` or `r3/w2` → CandidateRef(3, "w02"); anything else is a one-line error."""
+        m = _CANDIDATE.fullmatch(text.strip())
+        if not m:
+            raise EvotrainError(f"{field}: '{text}' is not ROUND/WORKER (e.g. 2/w03 or r002/w03)")
+        return cls(round=int(m.group(1)), worker_id=worker_dir_name(int(m.group(2))))
+
+
+def candidate_label(round_no: int, worker_id: str) -> str:
+    return CandidateRef(round_no, worker_id).label
+
+
+def campaigns_dir(root: Path) -> Path:
+    """Where every campaign of a workspace keeps its state."""
+    return root / "campaigns"
+
+
 @dataclass(frozen=True)
 class CampaignPaths:
     root: Path  # workspace root (holds campaigns/ sandboxes/ policies/ reports/)
@@ -27,7 +62,7 @@ class CampaignPaths:
 
     @property
     def state(self) -> Path:
-        return self.root / "campaigns" / self.campaign
+        return campaigns_dir(self.root) / self.campaign
 
     @property
     def config(self) -> Path:
@@ -61,8 +96,44 @@ class CampaignPaths:
     def log_file(self) -> Path:
         return self.state / "campaign.log"
 
+    @property
+    def rounds(self) -> Path:
+        return self.state / "rounds"
+
     def round_state(self, round_no: int) -> Path:
-        return self.state / "rounds" / round_dir_name(round_no)
+        return self.rounds / round_dir_name(round_no)
+
+    @property
+    def summary(self) -> Path:
+        return self.state / "summary.json"
+
+    @property
+    def stop_request(self) -> Path:
+        return self.state / "stop-request"
+
+    @property
+    def fork_record(self) -> Path:
+        return self.state / "substrate.json"
+
+    @property
+    def sessions(self) -> Path:
+        return self.state / "sessions.json"
+
+    @property
+    def submissions(self) -> Path:
+        return self.state / "submissions"
+
+    @property
+    def submission_config(self) -> Path:
+        return self.state / "submission.yaml"
+
+    @property
+    def private_scores(self) -> Path:
+        return self.leaderboard / "private.jsonl"
+
+    @property
+    def dashboard(self) -> Path:
+        return self.reports / "dashboard"
 
     def brief(self, round_no: int, worker_id: str) -> Path:
         return self.round_state(round_no) / "briefs" / f"{worker_id}.json"

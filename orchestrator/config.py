@@ -12,7 +12,8 @@ from evotrain.errors import EvotrainError
 from evotrain.io import read_model
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.common import Artifact, RecipeValues
-from workers.agents.factory import AgentConfig
+from evotrain.schemas.constitution import ConstitutionRecord
+from llm.config import AgentConfig
 
 
 class Limits(Artifact):
@@ -81,3 +82,19 @@ def resolve_under(root: Path, value: str, field: str) -> Path:
     if not p.exists():
         raise EvotrainError(f"config field '{field}': path not found: {p}")
     return p.resolve()
+
+
+class CampaignRecord(Artifact):
+    """campaigns/<name>/campaign.json: written once at `campaign start`, never changed."""
+
+    schema_version: int = 1
+    config: CampaignConfig
+    workspace_root: str
+    substrate_dir: str
+    constitution: ConstitutionRecord
+    created_at: float
+
+
+class ForkRecord(Artifact):
+    commit: str
+    tree: str

@@ -22,11 +22,11 @@ from evotrain.schemas.manifest import Manifest
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
 from evotrain.schemas.results import CheckpointEval
-from orchestrator import policy_store
-from orchestrator.collector import collect_round
-from orchestrator.constitution import Constitution, enforce
-from orchestrator.leaderboard_base import LeaderboardScore, SubmissionBudgetExceeded
-from orchestrator.meta import next_policy
+from orchestrator.collect.collector import collect_round
+from orchestrator.leaderboard.base import LeaderboardScore, SubmissionBudgetExceeded
+from orchestrator.meta import policy_store
+from orchestrator.meta.agent import next_policy
+from orchestrator.meta.constitution import Constitution, enforce
 
 FAMILIES = ["bit", "equation"]
 RECIPE: dict[str, Any] = {

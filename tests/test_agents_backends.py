@@ -12,12 +12,12 @@ import pytest
 from fakes.llm_servers import FakeAnthropicServer, FakeLLMServer, FakeOpenAIServer, FakeToolCall, Reply
 from pydantic import BaseModel, Field
 
-from workers.agents.base import AgentError, BudgetExceeded, ToolResult, ToolSpec
-from workers.agents.call_log import CallRecorder, read_call_log
+from llm.base import AgentError, BudgetExceeded, ToolResult, ToolSpec
+from llm.call_log import CallRecorder, read_call_log
+from llm.chat_base import LLMBackendBase
+from llm.common import LLMBudget
+from llm.pricing import ModelPrice
 from workers.agents.factory import AgentConfig, make_agent
-from workers.agents.llm_base import LLMBackendBase
-from workers.agents.llm_common import LLMBudget
-from workers.agents.pricing import ModelPrice
 
 
 @dataclass(frozen=True)

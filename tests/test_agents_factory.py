@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from evotrain.errors import EvotrainError
 from evotrain.schemas.brief import WorkerBudget
+from llm.common import LLMBudget
 from workers.agents.factory import AgentConfig, load_agent_config, make_agent
-from workers.agents.llm_common import LLMBudget
 
 
 def test_scripted_is_imported_lazily_and_gets_its_options(monkeypatch: pytest.MonkeyPatch) -> None:

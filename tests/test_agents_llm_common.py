@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from evotrain.errors import EvotrainError
-from workers.agents.base import AgentError, BudgetExceeded
-from workers.agents.llm_common import (
+from llm.base import AgentError, BudgetExceeded
+from llm.common import (
     BudgetMeter,
     LLMBudget,
     RetryPolicy,
@@ -22,7 +22,7 @@ from workers.agents.llm_common import (
     extract_json_object,
     validate_answer,
 )
-from workers.agents.pricing import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table
+from llm.pricing import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table
 
 
 class Pick(BaseModel):

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from evotrain.errors import EvotrainError, first_validation_error
 from evotrain.io import append_jsonl, atomic_write_text, write_model
-from workers.agents.base import AgentError, ToolResult, ToolSpec
-from workers.agents.call_log import CallRecorder, read_call_log
+from llm.base import AgentError, ToolResult, ToolSpec
+from llm.call_log import CallRecorder, read_call_log
+from llm.common import REDACTED, LLMBudget, Secret, redact, resolve_api_key
 from workers.agents.factory import AgentConfig, make_agent
-from workers.agents.llm_common import REDACTED, LLMBudget, Secret, redact, resolve_api_key
 
 SERVERS: dict[str, tuple[type[FakeLLMServer], str, str]] = {
     "anthropic": (FakeAnthropicServer, "claude-haiku-4-5", "ANTHROPIC_API_KEY"),

@@ -14,7 +14,7 @@ from worker_support import make_setup
 
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.manifest import FailureMode
-from workers.agents.call_log import CallRecorder, read_call_log
+from llm.call_log import CallRecorder, read_call_log
 from workers.agents.factory import AgentConfig, make_agent
 from workers.loop import run_worker
 

@@ -16,8 +16,8 @@ from fakes.fake_campaign import build_fake_campaign
 from typer.testing import CliRunner
 
 from evotrain.errors import EvotrainError
-from orchestrator.campaign_view import parse_candidate, resolve_campaign
-from orchestrator.cli_audit import register_audit_commands
+from orchestrator.campaign.view import parse_candidate, resolve_campaign
+from orchestrator.cli.audit import register_audit_commands
 
 
 def _app() -> typer.Typer:
@@ -92,7 +92,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_dashboard_serve_on_localhost(fake) -> None:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "evotrain.cli", "dashboard", "--serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "dashboard", "--serve", "--port", str(port)],
                             cwd=fake.paths.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         body = ""

@@ -14,8 +14,8 @@ from fakes.fake_campaign import build_fake_campaign
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
-from orchestrator.audit_log import GENESIS_HASH, AuditLog, PolicyChangePayload, SubmissionPayload
-from orchestrator.audit_policies import record_new_policies
+from orchestrator.audit.log import GENESIS_HASH, AuditLog, PolicyChangePayload, SubmissionPayload
+from orchestrator.audit.policies import record_new_policies
 
 
 def _policy_payload(round_no: int) -> PolicyChangePayload:
@@ -125,7 +125,7 @@ def test_record_new_policies_logs_each_version_once(tmp_path: Path) -> None:
 
 
 def test_policy_file_edited_after_logging_is_a_problem(tmp_path: Path) -> None:
-    from orchestrator.audit_policies import check_policy_files
+    from orchestrator.audit.policies import check_policy_files
 
     fake = build_fake_campaign(tmp_path, rounds=2)
     problems, notes = check_policy_files(fake.paths)
@@ -142,7 +142,7 @@ def test_policy_file_edited_after_logging_is_a_problem(tmp_path: Path) -> None:
 
 def _evotrain(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "evotrain.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from orchestrator.audit_log import AuditEntry, AuditHead, PolicyChangePayload, SubmissionPayload
-from orchestrator.dashboard_data import DashboardData
-from orchestrator.kaggle_backend import KaggleSubmission
-from orchestrator.submission import PackageCheck, SubmissionConfig
-from orchestrator.submit_flow import SubmissionRecord
-from orchestrator.trajectory import Trajectory
+from orchestrator.audit.dashboard_data import DashboardData
+from orchestrator.audit.log import AuditEntry, AuditHead, PolicyChangePayload, SubmissionPayload
+from orchestrator.audit.trajectory import Trajectory
+from orchestrator.leaderboard.kaggle import KaggleSubmission
+from orchestrator.leaderboard.package import PackageCheck, SubmissionConfig
+from orchestrator.leaderboard.submit import SubmissionRecord
 
 MODELS = [AuditEntry, AuditHead, PolicyChangePayload, SubmissionPayload, DashboardData, KaggleSubmission,
           PackageCheck, SubmissionConfig, SubmissionRecord, Trajectory]

@@ -18,7 +18,7 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def evotrain(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evotrain.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120, check=False)
 
 

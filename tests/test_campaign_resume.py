@@ -39,7 +39,7 @@ def launch(ws: Path, *args: str, kill_at: str | None = None) -> subprocess.Popen
     env = {k: v for k, v in os.environ.items() if k != "EVOTRAIN_KILL_AT"}
     if kill_at:
         env["EVOTRAIN_KILL_AT"] = kill_at
-    return subprocess.Popen([sys.executable, "-m", "evotrain.cli", "campaign", *args, "--quiet"], cwd=ws, env=env,
+    return subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "campaign", *args, "--quiet"], cwd=ws, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -74,10 +74,10 @@ def test_kill_minus_9_at_six_points_then_resume_matches_uninterrupted(tmp_path: 
     ref = launch(ref_ws, "start", "c.yaml")
     while not (ref_ws / "campaigns" / "ref" / "checkpoints.sqlite").exists() and ref.poll() is None:
         time.sleep(0.2)
-    again = subprocess.run([sys.executable, "-m", "evotrain.cli", "campaign", "start", "c.yaml"], cwd=ref_ws,
+    again = subprocess.run([sys.executable, "-m", "orchestrator.cli", "campaign", "start", "c.yaml"], cwd=ref_ws,
                            capture_output=True, text=True, timeout=60, check=False)
     assert again.returncode == 2 and "already exists" in again.stderr
-    second = subprocess.run([sys.executable, "-m", "evotrain.cli", "campaign", "resume", "ref"], cwd=ref_ws,
+    second = subprocess.run([sys.executable, "-m", "orchestrator.cli", "campaign", "resume", "ref"], cwd=ref_ws,
                             capture_output=True, text=True, timeout=60, check=False)
     assert second.returncode == 2 and "already being run by another orchestrator" in second.stderr
     code, out = finish(ref)
@@ -110,6 +110,6 @@ def test_kill_minus_9_at_six_points_then_resume_matches_uninterrupted(tmp_path: 
                 for r in range(1, ROUNDS + 2)}
     ref_final = Policy.model_validate_json((ref_ws / "policies" / "ref" / f"round-{ROUNDS + 1:03d}.json").read_text())
     assert comparable(policies[ROUNDS + 1]) == comparable(ref_final)
-    verify = subprocess.run([sys.executable, "-m", "evotrain.cli", "audit", "verify", "--campaign", "crash"],
+    verify = subprocess.run([sys.executable, "-m", "orchestrator.cli", "audit", "verify", "--campaign", "crash"],
                             cwd=ws, capture_output=True, text=True, timeout=60, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr

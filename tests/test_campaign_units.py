@@ -13,10 +13,10 @@ from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.policy import Axis, AxisRange, DeadEnd, Policy
-from orchestrator.accounting import union_length
+from orchestrator.campaign.accounting import union_length
+from orchestrator.campaign.lock import CampaignLock, lock_holder
 from orchestrator.config import load_config
-from orchestrator.lock import CampaignLock, lock_holder
-from orchestrator.planning import assign_axes, plan_round
+from orchestrator.plan import assign_axes, plan_round
 
 
 def _axis(name: str, key: str, category: str = "optimizer", status: str = "active") -> Axis:
@@ -77,7 +77,7 @@ def test_lock_of_a_killed_process_is_stale(tmp_path: Path) -> None:
     path = tmp_path / "campaign.lock"
     code = textwrap.dedent(f"""
         import os, signal
-        from orchestrator.lock import CampaignLock
+        from orchestrator.campaign.lock import CampaignLock
         CampaignLock(__import__('pathlib').Path({str(path)!r}), 'c').acquire()
         os.kill(os.getpid(), signal.SIGKILL)
     """)

@@ -11,11 +11,12 @@ from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substra
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.report import RoundReport
-from orchestrator import calibration, policy_store
-from orchestrator.collector import collect_round
-from orchestrator.meta_scripted import scripted_policy
-from orchestrator.narrative import Narratives
-from workers.agents.base import AgentError
+from llm.base import AgentError
+from orchestrator.collect import calibration
+from orchestrator.collect.collector import collect_round
+from orchestrator.collect.narrative import Narratives
+from orchestrator.meta import policy_store
+from orchestrator.meta.scripted import scripted_policy
 
 SECTIONS = ["candidates", "patterns", "calibration", "surprises", "rationale_audit"]
 
@@ -138,7 +139,7 @@ def _narr(ids: list[str]) -> str:
 
 
 def test_llm_narratives_retry_on_invalid_then_used(tmp_path: Path) -> None:
-    from orchestrator.narrative import LLMNarrativeWriter
+    from orchestrator.collect.narrative import LLMNarrativeWriter
 
     paths, r, policy, board = _setup(tmp_path)
     stage_round(paths, policy, board, KNOWN)
@@ -151,7 +152,7 @@ def test_llm_narratives_retry_on_invalid_then_used(tmp_path: Path) -> None:
 
 
 def test_llm_narratives_always_invalid_fall_back_to_scripted(tmp_path: Path) -> None:
-    from orchestrator.narrative import LLMNarrativeWriter
+    from orchestrator.collect.narrative import LLMNarrativeWriter
 
     paths, r, policy, board = _setup(tmp_path)
     stage_round(paths, policy, board, KNOWN)

@@ -11,9 +11,9 @@ from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substra
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.policy import DeadEnd
-from orchestrator import constitution, policy_store
-from orchestrator.collector import collect_round
-from orchestrator.meta_scripted import scripted_policy
+from orchestrator.collect.collector import collect_round
+from orchestrator.meta import constitution, policy_store
+from orchestrator.meta.scripted import scripted_policy
 
 SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
 

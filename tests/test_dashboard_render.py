@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from fakes.fake_campaign import build_fake_campaign
 
-from evotrain.schemas.manifest import Cost
-from orchestrator.dashboard import dashboard_dir, render_dashboard, serve
-from orchestrator.dashboard_data import build_dashboard_data, policy_diff_lines
+from orchestrator.audit.dashboard import dashboard_dir, render_dashboard, serve
+from orchestrator.audit.dashboard_data import build_dashboard_data, policy_diff_lines
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,12 +61,15 @@ def test_data_joins_manifests_with_report_scores(fake) -> None:
 
 def test_costs_sum_the_manifests(fake) -> None:
     data = build_dashboard_data(fake.paths)
-    total = Cost()
-    for m in fake.manifests:
-        total = total + m.cost
-    assert data.total_cost == total
+    # tests/fakes/fake_campaign.py gives worker w (0..2) of each of 3 rounds: input 1200+w,
+    # output 300, dollars 0.01*(w+1), cpu 55+w, 3 calls. Summed by hand over 9 candidates:
+    assert data.total_cost.input_tokens == 3 * (1200 + 1201 + 1202) == 10809
+    assert data.total_cost.output_tokens == 9 * 300
+    assert data.total_cost.dollars == pytest.approx(3 * (0.01 + 0.02 + 0.03))
+    assert data.total_cost.cpu_seconds == pytest.approx(3 * (55 + 56 + 57))
+    assert data.total_cost.agent_calls == 27
     assert [c.round for c in data.costs] == [1, 2, 3]
-    assert sum(c.cost.input_tokens for c in data.costs) == total.input_tokens
+    assert [c.cost.input_tokens for c in data.costs] == [3603, 3603, 3603]
 
 
 def test_dead_ends_carry_their_round_and_first_policy(fake) -> None:
@@ -102,9 +104,9 @@ def test_rendered_html_has_every_section(fake) -> None:
 def test_audit_section_lists_submissions_and_flags_a_broken_log(fake) -> None:
     from fakes.fake_campaign import FakeLeaderboard
 
-    from orchestrator import submit_flow
-    from orchestrator.campaign_view import CandidateRef
-    from orchestrator.submission import SubmissionConfig
+    from orchestrator.campaign.view import CandidateRef
+    from orchestrator.leaderboard import submit as submit_flow
+    from orchestrator.leaderboard.package import SubmissionConfig
 
     board = FakeLeaderboard()
     submit_flow.submit(fake.paths, CandidateRef(1, "w01"), lambda: submit_flow.LocalTarget(board), SubmissionConfig())

@@ -12,12 +12,12 @@ from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substra
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.policy import DeadEnd, Policy
-from orchestrator import constitution as const
-from orchestrator import policy_store
-from orchestrator.collector import collect_round
-from orchestrator.meta import next_policy
-from orchestrator.meta_scripted import scripted_policy
-from workers.agents.base import AgentError
+from llm.base import AgentError
+from orchestrator.meta import constitution as const
+from orchestrator.collect.collector import collect_round
+from orchestrator.meta import policy_store
+from orchestrator.meta.agent import next_policy
+from orchestrator.meta.scripted import scripted_policy
 
 SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _meta_synth import Cand, Loop, aa_round
 
-from orchestrator.constitution import enforce
+from orchestrator.meta.constitution import enforce
 
 
 def _dev_only(base_dev: float, base_lb: float, cand_dev: float, cand_lb: float) -> list[Cand]:

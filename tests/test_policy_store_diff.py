@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
-from orchestrator import policy_store
-from orchestrator.cli_policy import policy_app
-from orchestrator.collector import collect_round
-from orchestrator.meta_scripted import scripted_policy
+from orchestrator.cli.policy import policy_app
+from orchestrator.collect.collector import collect_round
+from orchestrator.meta import policy_store
+from orchestrator.meta.scripted import scripted_policy
 
 
 def test_initial_policy_from_recipe_and_axes(tmp_path: Path) -> None:
@@ -97,8 +97,8 @@ def test_policy_diff_console_script_errors_in_one_line(tmp_path: Path) -> None:
 def test_artifacts_publish_strict_json_schemas() -> None:
     from evotrain.schemas.constitution import ConstitutionRules
     from evotrain.schemas.policy import Policy
-    from orchestrator.narrative import Narratives
-    from orchestrator.policy_diff import PolicyDiff
+    from orchestrator.audit.policy_diff import PolicyDiff
+    from orchestrator.collect.narrative import Narratives
 
     policy = Policy.json_schema()
     assert policy["properties"]["dead_ends"]["title"] == "Don't waste budget on"

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
-from orchestrator.audit_log import AuditLog
-from orchestrator.cli_audit import register_audit_commands
-from orchestrator.kaggle_backend import KaggleBackend, KaggleBackendError
-from orchestrator.submission import KaggleSettings, SubmissionConfig, package_adapter
+from orchestrator.audit.log import AuditLog
+from orchestrator.cli.audit import register_audit_commands
+from orchestrator.leaderboard.kaggle import KaggleBackend, KaggleBackendError
+from orchestrator.leaderboard.package import KaggleSettings, SubmissionConfig, package_adapter
 
 
 @pytest.fixture

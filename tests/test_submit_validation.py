@@ -14,17 +14,18 @@ from typer.testing import CliRunner
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
-from orchestrator import submit_flow
-from orchestrator.audit_log import AuditLog
-from orchestrator.campaign_view import CandidateRef
-from orchestrator.cli_audit import register_audit_commands
-from orchestrator.submission import (
+from evotrain.paths import CandidateRef
+from evotrain.schemas.manifest import Manifest
+from orchestrator.audit.log import AuditLog
+from orchestrator.cli.audit import register_audit_commands
+from orchestrator.leaderboard import submit as submit_flow
+from orchestrator.leaderboard.package import (
     SubmissionConfig,
     SubmissionInvalid,
     package_adapter,
     validate_package,
 )
-from orchestrator.submit_flow import LocalTarget, SubmissionRecord
+from orchestrator.leaderboard.submit import LocalTarget, SubmissionRecord
 
 CFG = SubmissionConfig(target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], base_model="substrate/default/base")
 
@@ -159,15 +160,21 @@ def test_local_submission_sends_the_validated_bytes_and_records_it(fake) -> None
 
 
 def test_best_candidate_is_highest_leaderboard_among_usable(fake) -> None:
-    expected = max((c.leaderboard, c.dev, r.round, c.worker_id) for r in fake.reports for c in r.candidates
-                    if c.leaderboard is not None)
-    assert submit_flow.best_candidate(fake.paths) == CandidateRef(expected[2], expected[3])
+    # Hand-set scores: r001/w02 has the top leaderboard score but its manifest is tampered (not
+    # usable), so the best is the runner-up r002/w01.
+    hand = {(1, "w02"): 0.95, (2, "w01"): 0.90, (3, "w01"): 0.50}
+    for rep in fake.reports:
+        cands = [c.model_copy(update={"leaderboard": hand.get((rep.round, c.worker_id), 0.10)}) for c in rep.candidates]
+        write_model(fake.paths.report(rep.round), rep.model_copy(update={"candidates": cands}))
+    tampered = read_model(fake.paths.manifest(1, "w02"), Manifest).model_copy(update={"status": "tampered"})
+    write_model(fake.paths.manifest(1, "w02"), tampered)
+    assert submit_flow.best_candidate(fake.paths) == CandidateRef(2, "w01")
 
 
 def test_budget_exhausted_is_recorded_as_an_error(fake) -> None:
     class SpentBoard(FakeLeaderboard):
         def submit(self, candidate, round_no, adapter_dir):
-            from orchestrator.leaderboard_base import SubmissionBudgetExceeded
+            from orchestrator.leaderboard.base import SubmissionBudgetExceeded
 
             raise SubmissionBudgetExceeded(f"round {round_no}: 0 left")
 
@@ -263,8 +270,7 @@ def test_backend_crash_is_still_recorded(fake) -> None:
 
 def _campaign_record(tmp_path: Path, competition: str = "campaign-comp", per_round: int = 2):
     from evotrain.schemas.constitution import ConstitutionRecord
-    from orchestrator.campaign import CampaignRecord
-    from orchestrator.config import CampaignConfig
+    from orchestrator.config import CampaignConfig, CampaignRecord
 
     config = CampaignConfig(name="x")
     config.leaderboard.competition = competition
@@ -275,7 +281,7 @@ def _campaign_record(tmp_path: Path, competition: str = "campaign-comp", per_rou
 
 
 def test_competition_falls_back_to_campaign_record(tmp_path: Path) -> None:
-    from orchestrator.submission import load_submission_config
+    from orchestrator.leaderboard.package import load_submission_config
 
     write_model(tmp_path / "campaign.json", _campaign_record(tmp_path))
     assert load_submission_config(None, tmp_path / "campaign.json").kaggle.competition == "campaign-comp"
@@ -287,7 +293,7 @@ def test_competition_falls_back_to_campaign_record(tmp_path: Path) -> None:
 
 
 def test_local_leaderboard_is_the_campaigns_own(fake) -> None:
-    from orchestrator.leaderboard import LocalLeaderboard
+    from orchestrator.leaderboard.local import LocalLeaderboard
 
     with pytest.raises(EvotrainError, match=r"campaign\.json not found"):
         submit_flow.open_local_leaderboard(fake.paths)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBSTRATE = ROOT / "substrate" / "default"
 sys.path.insert(0, str(SUBSTRATE))
 
-from minitask.encode import build_target, encode_puzzle  # noqa: E402
+from pipeline.encode import build_target, encode_puzzle  # noqa: E402
 from minitask.generate import generate_items  # noqa: E402
 from minitask.harness import greedy_complete  # noqa: E402
 from minitask.model import load_base  # noqa: E402

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from evotrain.errors import EvotrainError
-from orchestrator.leaderboard import HiddenSplitSpec, LocalLeaderboard, adapter_sha256
-from orchestrator.leaderboard_base import SubmissionBudgetExceeded
+from orchestrator.leaderboard.base import SubmissionBudgetExceeded
+from orchestrator.leaderboard.local import HiddenSplitSpec, LocalLeaderboard, adapter_sha256
 
 GENERATE = """
 import argparse, json

@@ -91,7 +91,7 @@ def test_run_bad_input_writes_nothing(tmp_path: Path, changes: dict[str, object]
 def test_cli_bad_recipe_exit_2(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "evotrain.cli", "substrate", "run", "--recipe",
+        [sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--recipe",
          str(write_recipe(tmp_path, lora_dropout=1.5)), "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )

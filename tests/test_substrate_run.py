@@ -76,7 +76,7 @@ def test_evaluate_missing_adapter_exit_2(tmp_path: Path) -> None:
 def test_cli_smoke_run_prints_family_table(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     proc = subprocess.run(
-        [sys.executable, "-m", "evotrain.cli", "substrate", "run", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--smoke", "--out", str(out)],
         cwd=ROOT, env=ENV, capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -85,7 +85,7 @@ def test_cli_smoke_run_prints_family_table(tmp_path: Path) -> None:
 
 
 def test_real_leaderboard_scores_smoke_adapter(smoke_out: Path, tmp_path: Path) -> None:
-    from orchestrator.leaderboard import HiddenSplitSpec, LocalLeaderboard
+    from orchestrator.leaderboard.local import HiddenSplitSpec, LocalLeaderboard
 
     board = LocalLeaderboard(SUBSTRATE, tmp_path / "lb", budget_per_round=1,
                              spec=HiddenSplitSpec(n_public=12, n_private=6))

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from evotrain.io import read_model
 from evotrain.schemas.policy import Policy
-from orchestrator.campaign_view import load_reports
-from orchestrator.trajectory import Trajectory, load_trajectory, plot_trajectory
+from orchestrator.audit.trajectory import Trajectory, load_trajectory, plot_trajectory
+from orchestrator.campaign.view import load_reports
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_empty_trajectory_plots_nothing_but_does_not_crash(tmp_path: Path) -> No
 def _app():
     import typer
 
-    from orchestrator.cli_audit import register_audit_commands
+    from orchestrator.cli.audit import register_audit_commands
 
     app = typer.Typer()
     register_audit_commands(app)

@@ -14,7 +14,7 @@ from evotrain.io import read_model
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.manifest import Manifest
 
-EVOTRAIN = [sys.executable, "-c", "from evotrain.cli import main; main()"]
+EVOTRAIN = [sys.executable, "-c", "from orchestrator.cli.app import main; main()"]
 
 
 def _brief(tmp_path: Path, **update: object) -> Path:

@@ -9,7 +9,7 @@ from worker_support import FAKE_RECIPE, ListAgent, Setup, make_setup
 from evotrain.io import read_model
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.manifest import FailureMode, Manifest
-from workers.agents.base import AgentTurn, BudgetExceeded, ToolCall, ToolResult, ToolSpec, Usage
+from llm.base import AgentTurn, BudgetExceeded, ToolCall, ToolResult, ToolSpec, Usage
 from workers.agents.scripted import ScriptedAgent
 from workers.executors.base import JobState
 from workers.loop import run_worker

@@ -12,7 +12,7 @@ from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import RecipeValues
 from evotrain.schemas.policy import Axis, AxisRange, DeadEnd
-from workers.agents.base import AgentTurn, ToolCall, ToolResult, ToolSpec, Usage
+from llm.base import AgentTurn, ToolCall, ToolResult, ToolSpec, Usage
 from workers.executors.local import LocalExecutor
 from workers.sandbox import create_sandbox, fork_substrate
 

@@ -17,13 +17,13 @@ from pathlib import Path
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text, read_model
 from evotrain.schemas.brief import Brief
-from evotrain.schemas.manifest import Cost, Failure, FailureMode, Manifest
-from workers.agents.base import AgentBackend, AgentError, BudgetExceeded, ToolResult, Usage
+from evotrain.schemas.manifest import Failure, FailureMode, Manifest
+from llm.base import AgentBackend, AgentError, BudgetExceeded, ToolResult, Usage
 from workers.confinement import PathGuard
 from workers.executors.base import Executor
 from workers.job_tools import JobContext, JobTools, capped_diff
 from workers.manifest_writer import RunOutcome, build_manifest, write_manifest
-from workers.prompts import SYSTEM_PROMPT, user_message
+from workers.prompts import system_prompt, user_message
 from workers.recipe_edit import set_recipe_values
 from workers.sandbox import (
     frozen_patterns,
@@ -111,7 +111,8 @@ class _Run:
 
     def converse(self) -> Failure | None:
         """The agent loop; returns the Failure that stopped it early, or None if it finished."""
-        self.agent.start(SYSTEM_PROMPT, user_message(self.brief, self.spec, self.frozen), tool_specs())
+        instructions = system_prompt(self.brief, self.spec, self.frozen)
+        self.agent.start(instructions, user_message(self.brief, self.spec, self.frozen), tool_specs())
         results: list[ToolResult] = []
         turns = empty = 0
         while self.state.finished is None:
@@ -172,11 +173,8 @@ class _Run:
 
 
 def _crash_manifest(brief: Brief, message: str, trace_path: Path, wall: float) -> Manifest:
-    return Manifest(campaign=brief.campaign, round=brief.round, worker_id=brief.worker_id, axis=brief.axis_name,
-                    axis_category=brief.axis.category if brief.axis else "baseline", is_baseline=brief.is_baseline,
-                    seed=brief.seed, status="failed", cost=Cost(), wall_time_s=round(wall, 3),
-                    failures=[Failure(mode=FailureMode.AGENT_ERROR, message=message[:500])],
-                    trace_path=str(trace_path.resolve()))
+    return Manifest.failed_for_brief(brief, FailureMode.AGENT_ERROR, message, wall_time_s=round(wall, 3),
+                                     trace_path=str(trace_path.resolve()))
 
 
 def run_worker(

@@ -14,7 +14,7 @@ from evotrain.io import write_model
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import RecipeValues, diff_values
 from evotrain.schemas.manifest import Cost, Failure, FailureMode, Manifest, TrainingMetrics
-from workers.agents.base import Usage
+from llm.base import Usage
 from workers.worker_state import JobRecord, WorkerState
 
 
@@ -78,14 +78,8 @@ def build_manifest(brief: Brief, state: WorkerState, outcome: RunOutcome) -> Man
                                    nan_loss=results.nan_loss, train_seconds=results.train_seconds,
                                    eval_seconds=results.eval_seconds)
     status = "tampered" if outcome.tampered else ("ok" if usable else "failed")
-    return Manifest(
-        campaign=brief.campaign,
-        round=brief.round,
-        worker_id=brief.worker_id,
-        axis=brief.axis_name,
-        axis_category=brief.axis.category if brief.axis else "baseline",
-        is_baseline=brief.is_baseline,
-        seed=brief.seed,
+    return Manifest.for_brief(
+        brief,
         status=status,
         recipe=recipe,
         recipe_changes=diff_values(outcome.substrate_recipe, recipe),

@@ -1,23 +1,34 @@
-"""What a worker's agent is told: a fixed system prompt and a user message carrying the Brief.
+"""What a worker's agent is told: standing instructions rendered from `constitution/worker.md.j2`,
+and a user message carrying the Brief.
 
-The Brief travels as JSON between <brief> tags so every backend (LLM or scripted) sees the same
-input and nothing else from earlier rounds.
+The instructions are a Markdown file beside the meta agent's constitution (humans edit both, never a
+campaign). The Brief travels as JSON between <brief> tags so every backend (LLM or scripted) sees
+the same input and nothing else from earlier rounds.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
 
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.substrate import SubstrateSpec
 
-SYSTEM_PROMPT = """You are a memory-free post-training worker in one round of an evolutionary search.
-You own one sandbox: a fork of an immutable training substrate. Change the training recipe along
-your assigned axis only (the baseline anchor changes nothing), validate it, smoke-run it, launch
-training, read the per-checkpoint dev scores and finish by choosing a checkpoint with a rationale
-that states your hypothesis and what the evidence says. Tools only accept paths relative to the
-sandbox; frozen files (evaluation harness, base checkpoint) can be read but never written. Never try
-entries of the dead-end registry. Budgets (turns, wall clock, tokens, dollars) are hard limits."""
+INSTRUCTIONS = Path(__file__).resolve().parents[1] / "constitution" / "worker.md.j2"
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return env.from_string(INSTRUCTIONS.read_text(encoding="utf-8"))
+
+
+def system_prompt(brief: Brief, spec: SubstrateSpec, frozen: list[str]) -> str:
+    """The worker's standing instructions for this brief (Markdown)."""
+    return _template().render(brief=brief, spec=spec, frozen=frozen).strip() + "\n"
 
 
 def user_message(brief: Brief, spec: SubstrateSpec, frozen: list[str]) -> str:

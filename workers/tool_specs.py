@@ -10,7 +10,7 @@ from pydantic import Field, JsonValue, ValidationError, model_validator
 
 from evotrain.errors import first_validation_error
 from evotrain.schemas.common import Artifact
-from workers.agents.base import ToolSpec
+from llm.base import ToolSpec
 
 
 class NoArgs(Artifact):

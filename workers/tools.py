@@ -14,7 +14,7 @@ from pydantic import JsonValue
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text
 from evotrain.schemas.policy import Objective
-from workers.agents.base import ToolCall, ToolResult
+from llm.base import ToolCall, ToolResult
 from workers.checkpoint_choice import choose_checkpoint
 from workers.confinement import PathGuard, Refusal
 from workers.job_tools import JobTools, ToolFailure

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import Artifact, KeyChange, RecipeValues
 from evotrain.schemas.results import CheckpointEval, LossPoint
 
@@ -84,6 +85,24 @@ class Manifest(Artifact):
     job_ids: list[str] = Field(default_factory=list)
     rationale: str = ""  # the worker's own design rationale (audited by the collector)
     trace_path: str = ""
+
+    @classmethod
+    def for_brief(cls, brief: Brief, **fields: object) -> Manifest:
+        """A manifest with the brief's identity fields (campaign, round, worker, axis, seed) filled in.
+
+        The one constructor for every manifest, so the identity of a candidate is copied in one place.
+        """
+        identity = {
+            "campaign": brief.campaign, "round": brief.round, "worker_id": brief.worker_id,
+            "axis": brief.axis_name, "axis_category": brief.axis.category if brief.axis else "baseline",
+            "is_baseline": brief.is_baseline, "seed": brief.seed,
+        }
+        return cls.model_validate({**identity, **fields})
+
+    @classmethod
+    def failed_for_brief(cls, brief: Brief, mode: FailureMode, message: str, **fields: object) -> Manifest:
+        """A failed manifest for a candidate that never produced results (crash, budget, skip)."""
+        return cls.for_brief(brief, status="failed", failures=[Failure(mode=mode, message=message[:500])], **fields)
 
     @property
     def usable(self) -> bool:

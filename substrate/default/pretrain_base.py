@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 import torch  # noqa: E402
 from minitask.batching import collate, lm_loss  # noqa: E402
-from minitask.encode import IGNORE, encode_pair  # noqa: E402
+from minitask.encoding import IGNORE, encode_pair  # noqa: E402
 from minitask.generate import generate_items  # noqa: E402
 from minitask.metric import extract_answer, is_correct  # noqa: E402
 from minitask.model import tiny_config  # noqa: E402

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     # imported late: train.py is editable and may be broken; a bad recipe is reported first
-    from minitask.encode import encode_puzzle
+    from pipeline.encode import encode_puzzle
     from train import train
 
     device = pick_device()

@@ -32,7 +32,7 @@ from evotrain.schemas.report import (
     Surprise,
 )
 from evotrain.schemas.results import CheckpointEval, LossPoint
-from orchestrator.leaderboard_base import LeaderboardScore
+from orchestrator.leaderboard.base import LeaderboardScore
 
 BASE_MODEL = "substrate/default/base"
 TARGET_MODULES = ["q_proj", "v_proj"]

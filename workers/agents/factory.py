@@ -1,82 +1,22 @@
-"""Build an agent backend from its kind and a typed AgentConfig.
+"""Build a worker's agent backend from its kind: scripted (offline default) or an LLM.
 
-The LLM backends (and their SDKs) are imported only when asked for, and `scripted` is imported
-lazily too, so `make_agent("scripted", ...)` never needs an API key or the network.
+`scripted` is imported lazily and the LLM SDKs only when asked for, so `make_agent("scripted", ...)`
+never needs an API key or the network.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from evotrain.errors import first_validation_error
-from evotrain.io import read_model
 from evotrain.schemas.brief import WorkerBudget
-from evotrain.schemas.common import Artifact
-from workers.agents.base import AgentBackend
-from workers.agents.call_log import CallRecorder
-from workers.agents.llm_common import AgentConfigError, LLMBudget, RetryPolicy
-from workers.agents.pricing import PriceTable
+from llm.base import AgentBackend
+from llm.call_log import CallRecorder
+from llm.common import AgentConfigError, LLMBudget
+from llm.config import LLM_KINDS, AgentConfig, AgentKind, load_agent_config, with_kind
+from llm.factory import make_llm_backend
 
-AgentKind = Literal["scripted", "anthropic", "openai"]
-LLM_KINDS: frozenset[str] = frozenset({"anthropic", "openai"})
-DEFAULT_KEY_ENV: dict[str, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class AgentConfig(Artifact):
-    """How to reach a model. Holds the NAME of the key's environment variable, never the key."""
-
-    # hide_input_in_errors: a key pasted into the wrong field must not be echoed by an error.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
-
-    kind: AgentKind = "scripted"  # the offline default; orchestrator configs build AgentConfig()
-    model: str = ""  # required for anthropic/openai, e.g. "claude-sonnet-4-5", "gpt-4.1-mini"
-    base_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM)
-    api_key_env: str | None = None  # default ANTHROPIC_API_KEY / OPENAI_API_KEY
-    api_key_optional: bool = False  # local servers without auth: a placeholder key is sent
-    max_retries: int = Field(default=4, ge=0, le=20)  # transient errors: 408/409/429/5xx/connection
-    backoff_initial_s: float = Field(default=1.0, ge=0)
-    backoff_max_s: float = Field(default=30.0, ge=0)
-    timeout_s: float = Field(default=120.0, gt=0)
-    max_tokens_per_call: int = Field(default=4096, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)  # None: the server's default
-    max_tokens_param: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"  # openai
-    json_mode: Literal["json_schema", "json_object", "prompt"] = "json_schema"  # openai complete_json
-    prices: PriceTable = Field(default_factory=PriceTable)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            raise ValueError("must be the name of an environment variable (e.g. ANTHROPIC_API_KEY), not a key")
-        return value
-
-    @model_validator(mode="after")
-    def _model_for_llm(self) -> AgentConfig:
-        if self.kind in LLM_KINDS and not self.model.strip():
-            raise ValueError(f"model is required for kind '{self.kind}'")
-        return self
-
-    @property
-    def key_env(self) -> str:
-        return self.api_key_env or DEFAULT_KEY_ENV.get(self.kind, "")
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_retries=self.max_retries,
-            backoff_initial_s=self.backoff_initial_s,
-            backoff_max_s=self.backoff_max_s,
-        )
-
-
-def load_agent_config(path: Path | str) -> AgentConfig:
-    """Read an AgentConfig from YAML/JSON; bad input → one-line EvotrainError naming the field."""
-    return read_model(path, AgentConfig)
+__all__ = ["AgentConfig", "load_agent_config", "make_agent"]
 
 
 def make_agent(
@@ -98,7 +38,7 @@ def make_agent(
     if config is not None and config.kind != kind:
         if "kind" in config.model_fields_set:
             raise AgentConfigError(f"agent.kind: config says '{config.kind}' but '{kind}' was requested")
-        config = _with_kind(config, kind)  # a config file that leaves `kind` out takes the requested one
+        config = with_kind(config, kind)
     if kind == "scripted":
         from workers.agents.scripted import ScriptedAgent
 
@@ -108,25 +48,6 @@ def make_agent(
         raise AgentConfigError(f"agent.kind: unknown agent kind '{kind}' (scripted, anthropic, openai)")
     if config is None:
         raise AgentConfigError(f"agent: kind '{kind}' needs an agent config with at least `model`")
-    if budget is None:
-        raise AgentConfigError(f"agent: kind '{kind}' needs a token and dollar budget")
     if scripted_options:
         raise AgentConfigError(f"agent: unexpected options for '{kind}': {sorted(scripted_options)}")
-    llm_budget = LLMBudget.from_worker_budget(budget) if isinstance(budget, WorkerBudget) else budget
-    extra: dict[str, Any] = {"recorder": recorder}
-    if sleep is not None:
-        extra["sleep"] = sleep
-    if kind == "anthropic":
-        from workers.agents.anthropic_backend import AnthropicAgent
-
-        return AnthropicAgent(config, llm_budget, **extra)
-    from workers.agents.openai_backend import OpenAIAgent
-
-    return OpenAIAgent(config, llm_budget, **extra)
-
-
-def _with_kind(config: AgentConfig, kind: AgentKind) -> AgentConfig:
-    try:
-        return AgentConfig.model_validate({**config.model_dump(exclude_unset=True), "kind": kind})
-    except ValidationError as exc:
-        raise AgentConfigError(first_validation_error(exc, "agent")) from None
+    return make_llm_backend(config, budget, recorder=recorder, sleep=sleep)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, JsonValue
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import get_path, set_path
 from evotrain.schemas.results import CheckpointEval
-from workers.agents.base import AgentError, AgentTurn, ToolCall, ToolResult, ToolSpec, Usage
+from llm.base import AgentError, AgentTurn, ToolCall, ToolResult, ToolSpec, Usage
 from workers.agents.scripted_search import Proposal, back_off, propose_change
 from workers.checkpoint_choice import choose_checkpoint, macro_mean
 from workers.prompts import extract_tag

@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,3 +227,53 @@ def list_jobs(state_dir: Path) -> list[JobFiles]:
         return []
     return [JobFiles(d) for d in sorted(Path(state_dir).iterdir()) if d.is_dir() and (d / "spec.json").is_file()]
 
+
+class JobTable:
+    """The file-backed job table every executor keeps under its state dir: one folder per job id.
+
+    Shared by the local, Ray and Kubernetes executors so that submit-twice, lookup, attach and the
+    recorded statuses behave the same whatever runs the job.
+    """
+
+    def __init__(self, state_dir: Path | str) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def files(self, job_id: str) -> JobFiles:
+        return job_files(self.state_dir, job_id)
+
+    def known(self, job_id: str) -> JobFiles:
+        """The job's files; an unknown id is a one-line error."""
+        files = self.files(job_id)
+        if not files.exists():
+            raise EvotrainError(f"job {job_id}: unknown job id (nothing under {files.dir})")
+        return files
+
+    def record(self, spec: JobSpec) -> tuple[JobFiles, bool]:
+        """Write the spec and a PENDING status for a new job; (files, True) if new, (files, False) if known.
+
+        The same id with a different spec is refused: a changed job needs a new id (the next attempt).
+        """
+        files = self.files(spec.job_id)
+        if files.exists():
+            if files.read_spec() != spec:
+                raise EvotrainError(
+                    f"job {spec.job_id}: already submitted with a different spec ({files.spec}); "
+                    "use a new job_id (e.g. the next attempt) for a changed job"
+                )
+            return files, False
+        files.dir.mkdir(parents=True, exist_ok=True)
+        write_model(files.spec, spec)
+        files.write_status(JobStatus(job_id=spec.job_id, state=JobState.PENDING, submitted_at=time.time()))
+        return files, True
+
+    def attach(self, job_id: str, status: Callable[[str], JobStatus]) -> JobStatus | None:
+        """`status(job_id)` for a known job, None for one never submitted (after an orchestrator restart)."""
+        return status(job_id) if self.files(job_id).exists() else None
+
+    def logs(self, job_id: str, tail: int | None) -> str:
+        return tail_text(self.known(job_id).log, tail)
+
+    def statuses(self) -> list[JobStatus]:
+        """Every job's last recorded status (what accounting reads, without knowing the file layout)."""
+        return [f.read_status() for f in list_jobs(self.state_dir) if f.status.is_file()]

@@ -18,7 +18,7 @@ from evotrain.errors import EvotrainError, first_validation_error
 from evotrain.io import atomic_write_text, read_model, write_model
 from evotrain.schemas.common import Artifact
 from workers.executors.base import JobSpec, JobState, JobStatus
-from workers.executors.job_files import CancelRequest, JobFiles, job_files, tail_text
+from workers.executors.job_files import CancelRequest, JobFiles, JobTable, tail_text
 from workers.executors.k8s_manifest import K8sJobOptions, build_job_manifest, validate_manifest
 
 
@@ -76,7 +76,7 @@ class KubernetesExecutor:
         from kubernetes import client  # optional dependency (the `k8s` extra)
 
         self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs = JobTable(self.state_dir)
         try:
             self.options = K8sJobOptions.model_validate(job_options)
         except ValidationError as exc:
@@ -108,19 +108,12 @@ class KubernetesExecutor:
         return manifest
 
     def submit(self, spec: JobSpec) -> JobStatus:
-        files = job_files(self.state_dir, spec.job_id)
         self.manifest(spec)  # validated before anything is written
-        if files.exists():
-            if files.read_spec() != spec:
-                raise EvotrainError(f"job {spec.job_id}: already submitted with a different spec ({files.spec})")
-        else:
-            files.dir.mkdir(parents=True, exist_ok=True)
-            write_model(files.spec, spec)
-            files.write_status(JobStatus(job_id=spec.job_id, state=JobState.PENDING, submitted_at=time.time()))
+        self.jobs.record(spec)
         return self.status(spec.job_id)
 
     def status(self, job_id: str) -> JobStatus:
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         stored = files.read_status()
         if stored.state.finished:
             return stored
@@ -145,9 +138,7 @@ class KubernetesExecutor:
         return self._persist(files, stored, state, msg, started, ended, exit_code)
 
     def attach(self, job_id: str) -> JobStatus | None:
-        if not job_files(self.state_dir, job_id).exists():
-            return None
-        return self.status(job_id)
+        return self.jobs.attach(job_id, self.status)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         """Watch the Job until it ends; on `timeout_s` return its (unfinished) status."""
@@ -162,7 +153,7 @@ class KubernetesExecutor:
             if st.state.finished or (remaining is not None and remaining <= 0):
                 return st
             window = self.watch_window_s if remaining is None else max(0.1, min(self.watch_window_s, remaining))
-            ref = read_model(self._ref_path(self._known(job_id)), K8sJobRef)  # status() created it
+            ref = read_model(self._ref_path(self.jobs.known(job_id)), K8sJobRef)  # status() created it
             w = watch.Watch()
             try:
                 for event in w.stream(
@@ -180,7 +171,7 @@ class KubernetesExecutor:
                 w.stop()
 
     def logs(self, job_id: str, tail: int | None = 200) -> str:
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         if files.log.is_file():
             return tail_text(files.log, tail)
         if not self._ref_path(files).is_file():
@@ -191,7 +182,7 @@ class KubernetesExecutor:
         from kubernetes.client import ApiException
         from urllib3.exceptions import HTTPError
 
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         st = self.status(job_id)
         if st.state.finished:
             return st
@@ -214,12 +205,6 @@ class KubernetesExecutor:
     @staticmethod
     def _ref_path(files: JobFiles) -> Path:
         return files.dir / "k8s.json"
-
-    def _known(self, job_id: str) -> JobFiles:
-        files = job_files(self.state_dir, job_id)
-        if not files.exists():
-            raise EvotrainError(f"job {job_id}: unknown job id (nothing under {files.dir})")
-        return files
 
     def _create(self, files: JobFiles, manifest: dict[str, Any]) -> None:
         from kubernetes.client import ApiException

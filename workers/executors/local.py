@@ -24,16 +24,15 @@ from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_fini
 from workers.executors.job_files import (
     CancelRequest,
     JobFiles,
+    JobTable,
     LaunchRecord,
     ProcessRef,
     is_alive,
     job_env,
-    job_files,
     kill_group,
     list_jobs,
     process_ref,
     refresh,
-    tail_text,
 )
 
 
@@ -58,7 +57,7 @@ class LocalExecutor:
         self.total_gpus = total_gpus
         self.launch_grace_s = launch_grace_s
         self.kill_grace_s = kill_grace_s
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs = JobTable(self.state_dir)
         # The file lock orders executors across processes; the RLock orders threads of this one.
         self._file_lock = FileLock(str(self.state_dir / ".jobs.lock"), timeout=lock_timeout_s)
         self._thread_lock = threading.RLock()
@@ -67,43 +66,29 @@ class LocalExecutor:
     # -- the Executor protocol -------------------------------------------------------------------
 
     def submit(self, spec: JobSpec) -> JobStatus:
-        files = job_files(self.state_dir, spec.job_id)
         self._check_fits(spec)
         with self._locked():
-            if files.exists():
-                known = files.read_spec()
-                if known != spec:
-                    raise EvotrainError(
-                        f"job {spec.job_id}: already submitted with a different spec ({files.spec}); "
-                        "use a new job_id (e.g. the next attempt) for a changed job"
-                    )
-            else:
-                files.dir.mkdir(parents=True, exist_ok=True)
-                write_model(files.spec, spec)
-                files.write_status(JobStatus(job_id=spec.job_id, state=JobState.PENDING, submitted_at=time.time()))
+            files, _ = self.jobs.record(spec)
             self._pump()
             return files.read_status()
 
     def status(self, job_id: str) -> JobStatus:
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         with self._locked():
             self._pump()
             return files.read_status()
 
     def attach(self, job_id: str) -> JobStatus | None:
-        files = job_files(self.state_dir, job_id)
-        if not files.exists():
-            return None
-        return self.status(job_id)
+        return self.jobs.attach(job_id, self.status)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         return poll_until_finished(self.status, job_id, poll_s, timeout_s)
 
     def logs(self, job_id: str, tail: int | None = 200) -> str:
-        return tail_text(self._known(job_id).log, tail)
+        return self.jobs.logs(job_id, tail)
 
     def cancel(self, job_id: str) -> JobStatus:
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         with self._locked():
             st = refresh(files, self.launch_grace_s)
             if st.state.finished:
@@ -121,12 +106,6 @@ class LocalExecutor:
 
     def _locked(self) -> _BothLocks:
         return _BothLocks(self._thread_lock, self._file_lock)
-
-    def _known(self, job_id: str) -> JobFiles:
-        files = job_files(self.state_dir, job_id)
-        if not files.exists():
-            raise EvotrainError(f"job {job_id}: unknown job id (nothing under {files.dir})")
-        return files
 
     def _check_fits(self, spec: JobSpec) -> None:
         if spec.cpu_slots > self.total_slots:

@@ -28,14 +28,13 @@ from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_fini
 from workers.executors.job_files import (
     CancelRequest,
     JobFiles,
+    JobTable,
     ProcessRef,
     is_alive,
     job_env,
-    job_files,
     kill_group,
     observe,
     process_ref,
-    tail_text,
 )
 
 # ObjectRefs of the tasks this driver process submitted, shared by its executor instances.
@@ -82,7 +81,7 @@ class RayExecutor:
         import ray  # optional dependency (the `ray` extra)
 
         self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs = JobTable(self.state_dir)
         self.kill_grace_s = kill_grace_s
         self.check_resources = check_resources
         self._lock = threading.RLock()
@@ -96,17 +95,12 @@ class RayExecutor:
     # -- the Executor protocol -------------------------------------------------------------------
 
     def submit(self, spec: JobSpec) -> JobStatus:
-        files = job_files(self.state_dir, spec.job_id)
         self._check(spec)
         with self._lock, self._file_lock:
-            if files.exists():
-                if files.read_spec() != spec:
-                    raise EvotrainError(f"job {spec.job_id}: already submitted with a different spec ({files.spec})")
+            files, new = self.jobs.record(spec)
+            if not new:
                 return self._refresh(files)
-            files.dir.mkdir(parents=True, exist_ok=True)
-            write_model(files.spec, spec)
             now = time.time()
-            files.write_status(JobStatus(job_id=spec.job_id, state=JobState.PENDING, submitted_at=now))
             me = process_ref(os.getpid())
             assert me is not None  # this very process is alive
             write_model(self._record_path(files), RayTaskRecord(driver=me, submitted_at=now))
@@ -117,23 +111,21 @@ class RayExecutor:
 
     def status(self, job_id: str) -> JobStatus:
         with self._lock:
-            return self._refresh(self._known(job_id))
+            return self._refresh(self.jobs.known(job_id))
 
     def attach(self, job_id: str) -> JobStatus | None:
-        if not job_files(self.state_dir, job_id).exists():
-            return None
-        return self.status(job_id)
+        return self.jobs.attach(job_id, self.status)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         return poll_until_finished(self.status, job_id, poll_s, timeout_s)
 
     def logs(self, job_id: str, tail: int | None = 200) -> str:
-        return tail_text(self._known(job_id).log, tail)
+        return self.jobs.logs(job_id, tail)
 
     def cancel(self, job_id: str) -> JobStatus:
         import ray
 
-        files = self._known(job_id)
+        files = self.jobs.known(job_id)
         st = self.status(job_id)
         if st.state.finished:
             return st
@@ -159,12 +151,6 @@ class RayExecutor:
     @staticmethod
     def _record_path(files: JobFiles) -> Path:
         return files.dir / "ray.json"
-
-    def _known(self, job_id: str) -> JobFiles:
-        files = job_files(self.state_dir, job_id)
-        if not files.exists():
-            raise EvotrainError(f"job {job_id}: unknown job id (nothing under {files.dir})")
-        return files
 
     def _check(self, spec: JobSpec) -> None:
         import ray

@@ -1,0 +1,161 @@
+"""Budget use and orchestration overhead, computed from what is on disk (so it survives restarts).
+
+Overhead = orchestrator wall time during which no training or evaluation job was running: the time
+spent planning, forking, running agents, collecting and deciding. Job intervals come from the
+executor's job table and the leaderboard's evaluation records.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from pydantic import Field
+
+from evotrain.io import atomic_write_text
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.common import Artifact
+from evotrain.schemas.manifest import Manifest
+from orchestrator.config import Limits
+from orchestrator.leaderboard.base import LeaderboardScore
+from workers.executors.job_files import JobTable
+
+Interval = tuple[float, float]
+
+
+class Session(Artifact):
+    started_at: float
+    last_seen: float
+
+
+class Sessions(Artifact):
+    sessions: list[Session] = Field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return sum(s.last_seen - s.started_at for s in self.sessions)
+
+
+class UsageTotals(Artifact):
+    tokens: int = 0
+    dollars: float = 0.0
+    compute_s: float = 0.0
+    wall_clock_s: float = 0.0
+
+
+def _sessions_path(paths: CampaignPaths) -> Path:
+    return paths.sessions
+
+
+def load_sessions(paths: CampaignPaths) -> Sessions:
+    p = _sessions_path(paths)
+    return Sessions.model_validate_json(p.read_text()) if p.exists() else Sessions()
+
+
+def begin_session(paths: CampaignPaths) -> None:
+    s = load_sessions(paths)
+    now = time.time()
+    s.sessions.append(Session(started_at=now, last_seen=now))
+    atomic_write_text(_sessions_path(paths), s.model_dump_json(indent=1))
+
+
+def touch_session(paths: CampaignPaths) -> None:
+    """Called after every node: the wall clock of a session that dies counts up to its last node."""
+    s = load_sessions(paths)
+    if s.sessions:
+        s.sessions[-1].last_seen = time.time()
+        atomic_write_text(_sessions_path(paths), s.model_dump_json(indent=1))
+
+
+def all_manifests(paths: CampaignPaths) -> list[Manifest]:
+    out = []
+    for p in sorted(paths.rounds.glob("r*/manifests/*.json")):
+        out.append(Manifest.model_validate_json(p.read_text()))
+    return out
+
+
+def _totals(ms: list[Manifest], wall_s: float) -> UsageTotals:
+    return UsageTotals(
+        tokens=sum(m.cost.input_tokens + m.cost.output_tokens for m in ms),
+        dollars=sum(m.cost.dollars for m in ms),
+        compute_s=sum(m.cost.cpu_seconds + m.cost.gpu_seconds for m in ms),
+        wall_clock_s=wall_s,
+    )
+
+
+def usage(paths: CampaignPaths) -> UsageTotals:
+    return _totals(all_manifests(paths), load_sessions(paths).wall_s)
+
+
+def round_usage(paths: CampaignPaths, round_no: int) -> UsageTotals:
+    """One round's tokens, dollars and compute (its wall clock is the sum of its workers' wall times)."""
+    ms = [m for m in all_manifests(paths) if m.round == round_no]
+    return _totals(ms, max((m.wall_time_s for m in ms), default=0.0))
+
+
+def exceeded(limits: Limits, used: UsageTotals) -> str | None:
+    """Name the first exhausted budget, or None."""
+    checks = [
+        ("tokens", limits.tokens, used.tokens),
+        ("dollars", limits.dollars, used.dollars),
+        ("compute_s", limits.compute_s, used.compute_s),
+        ("wall_clock_s", limits.wall_clock_s, used.wall_clock_s),
+    ]
+    for name, limit, value in checks:
+        if limit is not None and value >= limit:
+            return f"campaign budget '{name}' exhausted ({value:.1f} >= {limit})"
+    return None
+
+
+def job_intervals(paths: CampaignPaths) -> list[Interval]:
+    spans: list[Interval] = []
+    for st in JobTable(paths.jobs).statuses() if paths.jobs.is_dir() else []:
+        if st.started_at is not None and st.ended_at is not None:
+            spans.append((st.started_at, st.ended_at))
+    for p in paths.leaderboard.glob("*submissions.jsonl"):
+        for line in p.read_text().splitlines():
+            if line.strip():
+                rec = LeaderboardScore.model_validate_json(line)
+                spans.append((rec.submitted_at - rec.eval_seconds, rec.submitted_at))
+    private = paths.private_scores  # end-of-campaign private-half evaluations
+    if private.exists():
+        for line in private.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                spans.append((float(rec["eval_started_at"]), float(rec["eval_ended_at"])))
+    return spans
+
+
+def union_length(spans: list[Interval], within: list[Interval]) -> float:
+    """Length of (union of spans) ∩ (union of within)."""
+    total = 0.0
+    for lo, hi in within:
+        clipped = sorted((max(a, lo), min(b, hi)) for a, b in spans if b > lo and a < hi)
+        cur_a, cur_b = None, None
+        for a, b in clipped:
+            if cur_b is None or a > cur_b:
+                if cur_b is not None and cur_a is not None:
+                    total += cur_b - cur_a
+                cur_a, cur_b = a, b
+            else:
+                cur_b = max(cur_b, b)
+        if cur_a is not None and cur_b is not None:
+            total += cur_b - cur_a
+    return total
+
+
+class Overhead(Artifact):
+    wall_s: float
+    in_jobs_s: float
+    overhead_s: float
+    overhead_fraction: float
+
+
+def overhead(paths: CampaignPaths) -> Overhead:
+    sessions = [(s.started_at, s.last_seen) for s in load_sessions(paths).sessions]
+    wall = sum(b - a for a, b in sessions)
+    busy = union_length(job_intervals(paths), sessions)
+    over = max(0.0, wall - busy)
+    fraction = over / wall if wall else 0.0
+    return Overhead(wall_s=wall, in_jobs_s=busy, overhead_s=over, overhead_fraction=fraction)

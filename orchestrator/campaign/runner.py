@@ -1,0 +1,64 @@
+"""Create a campaign (validate everything first, then write) and run or resume it under the lock."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model, write_model
+from evotrain.paths import CampaignPaths
+from orchestrator.campaign import accounting
+from orchestrator.campaign.graph import run_graph
+from orchestrator.campaign.lock import CampaignLock
+from orchestrator.campaign.status import current_round
+from orchestrator.campaign.steps import Campaign
+from orchestrator.campaign.summary import CampaignSummary
+from orchestrator.config import CampaignConfig, CampaignRecord, resolve_under
+from orchestrator.meta import constitution, policy_store
+from workers.substrate_contract import check_recipe_values, load_spec
+
+
+def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
+    """Check the config's paths and inputs, then write campaigns/<name>/campaign.json.
+
+    Nothing is written unless every check passes, so a bad config leaves no trace behind.
+    """
+    paths = CampaignPaths(root=root, campaign=cfg.name)
+    if paths.config.exists():
+        raise EvotrainError(f"campaign '{cfg.name}' already exists at {paths.state}; "
+                            f"use `evotrain campaign resume {cfg.name}` or choose another name")
+    substrate = resolve_under(root, cfg.substrate, "substrate")
+    load_spec(substrate)
+    const_dir = resolve_under(root, cfg.constitution, "constitution")
+    const = constitution.load(const_dir)
+    constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
+    # round 1's policy must be derivable: recipe + axes load and agree (validated, not yet written)
+    policy = policy_store.initial_policy(cfg.name, substrate / "recipe.yaml", substrate / "axes.yaml", const.rules,
+                                         overrides=cfg.recipe_overrides, min_active=cfg.workers_per_round - 1)
+    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
+    record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
+                            constitution=constitution.record(const_dir), created_at=time.time())
+    write_model(paths.config, record)
+    return paths
+
+
+def run_campaign(paths: CampaignPaths, resume: bool) -> CampaignSummary:
+    """Run (or resume) to the end under the campaign lock; returns the summary."""
+    if not paths.config.exists():
+        raise EvotrainError(f"{paths.config}: no campaign named '{paths.campaign}'")
+    record = read_model(paths.config, CampaignRecord)
+    with CampaignLock(paths.lock, paths.campaign):
+        accounting.begin_session(paths)
+        campaign = Campaign(paths, record)
+        cfg = record.config
+        run_graph(campaign, paths.checkpoint_db, thread_id=paths.campaign,
+                  max_parallel_workers=cfg.workers_per_round, resume=resume)
+        if not paths.summary.exists():
+            # the thread ended without its finish step (a checkpoint torn by kill -9): every step is
+            # idempotent, so replay the current round on a fresh thread; finished work is found on disk
+            replay = f"{paths.campaign}-replay-{time.time_ns()}"
+            run_graph(campaign, paths.checkpoint_db, thread_id=replay, max_parallel_workers=cfg.workers_per_round,
+                      resume=False, start_round=max(1, current_round(paths)))
+        accounting.touch_session(paths)
+    return read_model(paths.summary, CampaignSummary)

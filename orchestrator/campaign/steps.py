@@ -1,0 +1,239 @@
+"""A campaign: the steps the round graph runs, each reading and writing files in the campaign folders.
+
+Steps are idempotent (a finished step finds its artifact and returns), which is what lets the
+LangGraph checkpointer re-run an interrupted node after kill -9 without redoing or duplicating work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from evotrain.errors import EvotrainError
+from evotrain.io import read_model, write_model
+from evotrain.paths import CampaignPaths, CandidateRef
+from evotrain.schemas.brief import Brief
+from evotrain.schemas.manifest import FailureMode, Manifest
+from evotrain.schemas.report import RoundReport
+from llm.factory import make_llm_backend
+from orchestrator.audit.log import AuditLog, SubmissionPayload
+from orchestrator.audit.policies import record_new_policies
+from orchestrator.campaign import accounting
+from orchestrator.campaign.faults import fault_point
+from orchestrator.campaign.summary import write_summary
+from orchestrator.collect.collector import collect_round
+from orchestrator.config import CampaignRecord, ForkRecord
+from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore
+from orchestrator.meta import constitution, policy_store
+from orchestrator.meta.agent import next_policy
+from orchestrator.plan import plan_round
+from workers.agents.factory import make_agent
+from workers.executors.base import Executor
+from workers.executors.factory import make_executor
+from workers.loop import run_worker
+from workers.sandbox import create_sandbox, fork_substrate
+
+log = logging.getLogger("evotrain.campaign")
+
+
+class _KillAfterSubmit:
+    """Leaderboard proxy: a fault point right after a submission is recorded (crash-safety tests)."""
+
+    def __init__(self, inner: Leaderboard, round_no: int) -> None:
+        self.inner, self.round_no, self.name = inner, round_no, inner.name
+
+    def submit(self, candidate: str, round_no: int, adapter_dir: Path) -> LeaderboardScore:
+        score = self.inner.submit(candidate, round_no, adapter_dir)
+        fault_point("collect", self.round_no)
+        return score
+
+    def remaining(self, round_no: int) -> int:
+        return self.inner.remaining(round_no)
+
+    def history(self) -> list[LeaderboardScore]:
+        return self.inner.history()
+
+
+class Campaign:
+    def __init__(self, paths: CampaignPaths, record: CampaignRecord) -> None:
+        self.paths = paths
+        self.record = record
+        self.config = record.config
+        self.root = Path(record.workspace_root)
+        self.substrate_dir = Path(record.substrate_dir)
+        self._constitution = constitution.load(record.constitution.directory)
+        self._executor: Executor | None = None
+        self._board: Leaderboard | None = None
+        self._lock = threading.Lock()
+
+    # --- shared resources, created lazily (one per orchestrator process) -----------------------
+    @property
+    def executor(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                options = dict(self.config.executor.options)
+                if self.config.executor.kind == "local":  # the local executor's slots = parallel job limit
+                    options.setdefault("total_slots", self.config.parallel_jobs * self.config.cpu_slots_per_job)
+                self._executor = make_executor(self.config.executor.kind, self.paths.jobs, **options)
+            return self._executor
+
+    @property
+    def board(self) -> Leaderboard:
+        with self._lock:
+            if self._board is None:
+                from orchestrator.leaderboard.factory import open_leaderboard
+
+                self._board = open_leaderboard(self.config.leaderboard, self.paths, self.substrate_dir)
+            return self._board
+
+    def _verify_constitution(self) -> None:
+        constitution.verify(self.record.constitution)
+
+    def _audit_submissions(self) -> None:
+        """Append every leaderboard submission the audit log lacks (idempotent, so a crash between a
+        submission and its audit entry is repaired on resume)."""
+        audit = AuditLog(self.paths.audit_log)
+        logged = {e.payload.submission_id for e in audit.entries() if isinstance(e.payload, SubmissionPayload)}
+        for s in self.board.history():
+            if s.submission_id not in logged:
+                audit.append(SubmissionPayload(
+                    candidate=s.candidate, round=s.round, backend=self.board.name, zip_path="(adapter folder)",
+                    zip_sha256=s.adapter_sha256, zip_bytes=0, status="complete", submission_id=s.submission_id,
+                    public=s.public, message="scored by the collector"))
+
+    def _done(self) -> None:
+        accounting.touch_session(self.paths)
+
+    @property
+    def fork_ref(self) -> ForkRecord:
+        return read_model(self.paths.fork_record, ForkRecord)
+
+    # --- graph steps -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        self._verify_constitution()
+        fork_file = self.paths.fork_record
+        if not fork_file.exists():
+            ref = fork_substrate(self.substrate_dir, self.paths.substrate_repo)
+            write_model(fork_file, ForkRecord(commit=ref.commit, tree=ref.tree))
+        if not policy_store.policy_file(self.paths.policies, 1).exists():
+            spec_recipe = self.substrate_dir / "recipe.yaml"
+            policy = policy_store.initial_policy(
+                self.paths.campaign, spec_recipe, self.substrate_dir / "axes.yaml", self._constitution.rules,
+                overrides=self.config.recipe_overrides, min_active=self.config.workers_per_round - 1,
+            )
+            policy_store.save(self.paths.policies, policy)
+        record_new_policies(self.paths)
+        log.info("prepared: substrate %s at %s", self.substrate_dir, self.fork_ref.commit[:12])
+        self._done()
+
+    def policy(self, round_no: int):
+        return policy_store.load(policy_store.policy_file(self.paths.policies, round_no))
+
+    def plan(self, round_no: int) -> list[str]:
+        self._verify_constitution()
+        policy = self.policy(round_no)
+        briefs = plan_round(
+            policy, self.paths, round_no, self.config.workers_per_round, self.config.seed,
+            self.config.worker_budget, self.fork_ref.commit,
+        )
+        constitution.check_round_shape(len(briefs), sum(b.is_baseline for b in briefs), self._constitution.rules)
+        for b in briefs:
+            path = self.paths.brief(round_no, b.worker_id)
+            if not path.exists():
+                write_model(path, b)
+        log.info("round %d planned: %s", round_no, ", ".join(f"{b.worker_id}={b.axis_name}" for b in briefs))
+        self._done()
+        return [b.worker_id for b in briefs]
+
+    def briefs(self, round_no: int) -> list[Brief]:
+        return [read_model(p, Brief) for p in sorted((self.paths.round_state(round_no) / "briefs").glob("w*.json"))]
+
+    def fork(self, round_no: int) -> None:
+        ref = self.fork_ref
+        for i, b in enumerate(self.briefs(round_no)):
+            create_sandbox(self.paths.substrate_repo, ref.commit, Path(b.sandbox))
+            if i == 0:
+                fault_point("fork", round_no)
+        self._done()
+
+    def work(self, round_no: int, worker_id: str) -> None:
+        brief = read_model(self.paths.brief(round_no, worker_id), Brief)
+        manifest_path = self.paths.manifest(round_no, worker_id)
+        if not manifest_path.exists():
+            exhausted = accounting.exceeded(self.config.campaign_budget, accounting.usage(self.paths))
+            if exhausted:
+                write_model(manifest_path, _skipped_manifest(brief, exhausted))
+            else:
+                agent_cfg = self.config.agents.worker
+                agent = make_agent(agent_cfg.kind, agent_cfg, brief.budget)
+                m = run_worker(
+                    brief, executor=self.executor, agent=agent, manifest_path=manifest_path,
+                    trace_path=self.paths.trace(round_no, worker_id), repo_dir=self.paths.substrate_repo,
+                )
+                log.info("r%03d %s (%s): %s dev=%s", round_no, worker_id, m.axis, m.status, m.dev_score)
+        self._done()
+
+    def collect(self, round_no: int) -> None:
+        self._verify_constitution()
+        board = _KillAfterSubmit(self.board, round_no)
+        report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules)
+        self._audit_submissions()
+        c = report.calibration
+        log.info("r%03d report: baseline lb=%s best lb=%s drift=%s", round_no, c.baseline_leaderboard,
+                 c.best_leaderboard, c.drift_flag)
+        self._done()
+
+    def meta(self, round_no: int) -> None:
+        fault_point("meta", round_no)
+        report = read_model(self.paths.report(round_no), RoundReport)
+        meta_cfg = self.config.agents.meta
+        backend = None
+        if meta_cfg.kind != "scripted":
+            backend = make_llm_backend(meta_cfg, self.config.worker_budget)
+        result = next_policy(
+            self.paths.policies, self.policy(round_no), report, self._constitution, backend=backend,
+            record=self.record.constitution, workspace_root=self.root,
+        )
+        record_new_policies(self.paths)
+        log.info("policy r%03d from %s (%d rejected): %s", round_no + 1, result.source, len(result.rejected),
+                 result.policy.rationale)
+        self._done()
+        fault_point("between_rounds", round_no)
+
+    def stop_reason(self, round_no: int) -> str | None:
+        if self.paths.stop_request.exists():
+            return "stop requested"
+        if round_no >= self.config.rounds:
+            return f"completed {self.config.rounds} rounds"
+        used = accounting.usage(self.paths)
+        exhausted = accounting.exceeded(self.config.campaign_budget, used)
+        if exhausted:
+            return exhausted
+        round_used = accounting.round_usage(self.paths, round_no)
+        return accounting.exceeded(self.config.round_budget, round_used)
+
+    def private_score(self, candidate: str) -> float | None:
+        """Private-half score of `r002/w03`'s chosen adapter (asked for only at the end)."""
+        ref = CandidateRef.parse(candidate, "candidate")
+        m = read_model(self.paths.manifest(ref.round, ref.worker_id), Manifest)
+        if m.chosen_adapter is None:
+            return None
+        return self.board.private(candidate, Path(m.chosen_adapter))
+
+    def finish(self, round_no: int, reason: str) -> None:
+        self._done()
+        write_summary(self.paths, self.private_score, round_no, reason)
+        log.info("campaign finished after round %d: %s", round_no, reason)
+
+
+def _skipped_manifest(brief: Brief, reason: str) -> Manifest:
+    return Manifest.failed_for_brief(brief, FailureMode.BUDGET_EXCEEDED, f"not started: {reason}",
+                                     recipe=brief.standing_recipe)
+
+
+def open_campaign(root: Path, name: str) -> Campaign:
+    paths = CampaignPaths(root=root, campaign=name)
+    if not paths.config.exists():
+        raise EvotrainError(f"{paths.config}: no campaign named '{name}' (start one with `evotrain campaign start`)")
+    return Campaign(paths, read_model(paths.config, CampaignRecord))

@@ -1,0 +1,5 @@
+"""`python -m orchestrator.cli ...` = the `evotrain` console script."""
+
+from orchestrator.cli.app import main
+
+main()

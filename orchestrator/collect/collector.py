@@ -1,0 +1,226 @@
+"""Collector: manifests of one round + leaderboard scores -> the five-section round report.
+
+Numbers are computed here, deterministically; prose comes from a NarrativeWriter. The baseline
+anchor is always submitted, then the best candidates by the current objective while the round's
+submission budget lasts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evotrain.errors import EvotrainError
+from evotrain.io import atomic_write_text, read_model, write_model
+from evotrain.paths import CampaignPaths, candidate_label
+from evotrain.schemas.common import diff_values
+from evotrain.schemas.constitution import ConstitutionRules
+from evotrain.schemas.manifest import Manifest
+from evotrain.schemas.policy import Policy, Replicate
+from evotrain.schemas.report import Calibration, CalibrationRow, CandidateSummary, RationaleAudit, RoundReport
+from orchestrator.collect import calibration as cal
+from orchestrator.collect.narrative import Narratives, NarrativeWriter, RoundFacts, ScriptedNarrativeWriter
+from orchestrator.collect.noise import next_noise_rule, recipe_sha256
+from orchestrator.collect.render import render_report
+from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore, SubmissionBudgetExceeded
+
+
+def read_manifests(paths: CampaignPaths, round_no: int) -> list[Manifest]:
+    folder = paths.round_state(round_no) / "manifests"
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise EvotrainError(f"{folder}: no manifests for round {round_no}")
+    manifests = [read_model(f, Manifest) for f in files]
+    for f, m in zip(files, manifests, strict=True):
+        if m.campaign != paths.campaign or m.round != round_no:
+            raise EvotrainError(f"{f}: field 'round': manifest is for {m.campaign} round {m.round}")
+        if m.worker_id != f.stem:
+            raise EvotrainError(f"{f}: field 'worker_id': '{m.worker_id}' does not match the file name")
+    anchors = [m.worker_id for m in manifests if m.is_baseline]
+    if len(anchors) != 1:
+        raise EvotrainError(f"{folder}: round {round_no} needs exactly one baseline anchor, found {anchors}")
+    return manifests
+
+
+def _family_dev(m: Manifest) -> dict[str, float]:
+    for ck in m.checkpoints:
+        if ck.step == m.chosen_step:
+            return dict(ck.by_family)
+    return {}
+
+
+def summarise(m: Manifest, policy: Policy) -> CandidateSummary:
+    changes = diff_values(policy.standing_recipe, m.recipe) if m.recipe else list(m.recipe_changes)
+    failure = "; ".join(f"{f.mode.value}: {f.message}" for f in m.failures if f.fatal) or None
+    if m.status != "ok" and failure is None:
+        failure = m.status
+    return CandidateSummary(
+        worker_id=m.worker_id, axis=m.axis, axis_category=m.axis_category, is_baseline=m.is_baseline,
+        status=m.status, changes=changes, dev=m.dev_score, dev_by_family=_family_dev(m),
+        chosen_step=m.chosen_step, failure=failure,
+    )
+
+
+def selection_score(
+    c: CandidateSummary, base: CandidateSummary, policy: Policy, rules: ConstitutionRules
+) -> tuple[float, ...]:
+    """Sort key (higher first) for which non-baseline candidates to submit.
+
+    raise_dev: overall dev. proxy_aware: raw dev gains are suspect, so prefer the categories the
+    constitution names as transferable, then the median per-family dev gain (robust to one
+    inflated family), then overall dev.
+    """
+    dev = c.dev if c.dev is not None else -1.0
+    if policy.objective == "raise_dev":
+        return (dev,)
+    deltas = sorted(v - base.dev_by_family.get(f, v) for f, v in c.dev_by_family.items())
+    median = deltas[len(deltas) // 2] if deltas else 0.0
+    return (float(c.axis_category in rules.proxy_aware_categories), median, dev)
+
+
+def _submit(
+    board: Leaderboard, manifests: dict[str, Manifest], ranked: list[CandidateSummary], round_no: int,
+    budget: int,
+) -> dict[str, LeaderboardScore]:
+    """Submit in rank order until `budget` scores exist for the round.
+
+    Scores already recorded for this round (a collector re-run after a crash) are reused, not
+    re-submitted, so a resumed round never spends the budget twice.
+    """
+    done = {s.candidate: s for s in board.history() if s.round == round_no}
+    scores: dict[str, LeaderboardScore] = {}
+    for c in ranked:
+        name = candidate_label(round_no, c.worker_id)
+        if name in done:
+            scores[c.worker_id] = done[name]
+    for c in ranked:
+        adapter = manifests[c.worker_id].chosen_adapter
+        if len(scores) >= budget:
+            break
+        if c.worker_id in scores or adapter is None:
+            continue
+        try:
+            scores[c.worker_id] = board.submit(candidate_label(round_no, c.worker_id), round_no, Path(adapter))
+        except SubmissionBudgetExceeded:
+            break
+    return scores
+
+
+def _calibrate(
+    cands: list[CandidateSummary], base: CandidateSummary, policy: Policy, rules: ConstitutionRules
+) -> Calibration:
+    replicate = Replicate(
+        round=policy.round, recipe_sha256=recipe_sha256(policy.standing_recipe),
+        dev=base.dev, leaderboard=base.leaderboard,
+    )
+    noise = next_noise_rule(policy.noise, replicate, rules.noise)
+    band, dev_band = noise.threshold, noise.dev_threshold
+    scored = [c for c in cands if c.dev is not None and c.leaderboard is not None]
+    rows = [CalibrationRow(worker_id=c.worker_id, dev=c.dev, leaderboard=c.leaderboard,  # type: ignore[arg-type]
+                           gap=c.dev - c.leaderboard) for c in scored]  # type: ignore[operator]
+    rho = cal.spearman([r.dev for r in rows], [r.leaderboard for r in rows]) if len(rows) >= 2 else None
+    others = [c for c in scored if not c.is_baseline and c.leaderboard_gain is not None]
+    best = max(others, key=lambda c: c.leaderboard or 0.0, default=None)
+    risers = [c for c in others if c.dev_gain is not None and c.leaderboard_gain is not None
+              and cal.is_dev_only_rise(c.dev_gain, c.leaderboard_gain, dev_band, band)]
+    drifter = max(risers, key=lambda c: c.dev_gain or 0.0, default=None)
+    streak = cal.drift_streak([p.dev_only_rise for p in policy.history], drifter is not None)
+    focus = drifter or max(others, key=lambda c: c.dev or 0.0, default=None)
+    deltas = cal.family_deltas(focus.dev_by_family, focus.leaderboard_by_family, base.dev_by_family,
+                               base.leaderboard_by_family) if focus else {}
+    round_best = max((c.leaderboard for c in scored), default=None)
+    earlier = [p.best_leaderboard for p in policy.history if p.best_leaderboard is not None]
+    improvement = None if round_best is None or not earlier else round_best - max(earlier)
+    flag = streak >= rules.drift_rounds
+    evidence = ""
+    if drifter is not None:
+        evidence = (
+            f"r{policy.round:03d} {drifter.worker_id} ({drifter.axis}): dev {drifter.dev:.3f} "
+            f"({drifter.dev_gain:+.3f} vs anchor, band {dev_band:.3f}), leaderboard {drifter.leaderboard:.3f} "
+            f"({drifter.leaderboard_gain:+.3f}, band {band:.3f}); dev-only rise {streak} round(s) in a row"
+        )
+    return Calibration(
+        rows=rows, rank_correlation=rho,
+        mean_gap=sum(r.gap for r in rows) / len(rows) if rows else None,
+        family_deltas=deltas, noise_band=band, dev_band=dev_band,
+        baseline_dev=base.dev, baseline_leaderboard=base.leaderboard,
+        best_dev=max((c.dev for c in cands if c.dev is not None), default=None),
+        best_leaderboard=round_best, best_worker=best.worker_id if best else None,
+        leaderboard_improvement=improvement,
+        plateau=improvement is not None and improvement < rules.plateau_epsilon,
+        dev_only_rise=drifter is not None, drift_streak=streak, drift_flag=flag, drift_evidence=evidence,
+        drift_worker=drifter.worker_id if drifter else None, drift_axis=drifter.axis if drifter else None,
+    )
+
+
+def _consistent(c: CandidateSummary, calib: Calibration) -> bool:
+    """The worker claimed its change helps: the authoritative evidence must beat the noise band.
+
+    Leaderboard gain when submitted (authoritative), else dev gain against the dev band.
+    """
+    if c.failure is not None:
+        return False
+    if c.leaderboard_gain is not None:
+        return c.leaderboard_gain > calib.noise_band
+    band = calib.dev_band if calib.dev_band is not None else calib.noise_band
+    return c.dev_gain is not None and c.dev_gain > band
+
+
+def collect_round(
+    paths: CampaignPaths, round_no: int, policy: Policy, board: Leaderboard, rules: ConstitutionRules,
+    narrator: NarrativeWriter | None = None,
+) -> RoundReport:
+    """Build, validate and write reports/<campaign>/round-NNN.{json,md}; return the report."""
+    if policy.round != round_no:
+        raise EvotrainError(f"policy round {policy.round} does not govern round {round_no}")
+    manifests = {m.worker_id: m for m in read_manifests(paths, round_no)}
+    cands = [summarise(m, policy) for m in manifests.values()]
+    base = next(c for c in cands if c.is_baseline)
+    usable = [c for c in cands if manifests[c.worker_id].usable and not c.is_baseline]
+    usable.sort(key=lambda c: (selection_score(c, base, policy, rules), c.worker_id), reverse=True)
+    already = sum(1 for s in board.history() if s.round == round_no)
+    budget = min(rules.submission_budget_per_round, already + board.remaining(round_no))
+    ranked = ([base] if manifests[base.worker_id].usable else []) + usable
+    scores = _submit(board, manifests, ranked, round_no, budget)
+    for c in cands:
+        score = scores.get(c.worker_id)
+        if score is not None:
+            c.submitted, c.leaderboard, c.leaderboard_by_family = True, score.public, dict(score.public_by_family)
+    for c in cands:
+        if c.dev is not None and base.dev is not None:
+            c.dev_gain = c.dev - base.dev
+        if c.leaderboard is not None and base.leaderboard is not None:
+            c.leaderboard_gain = c.leaderboard - base.leaderboard
+    calib = _calibrate(cands, base, policy, rules)
+    consistent = {c.worker_id: _consistent(c, calib) for c in cands if not c.is_baseline}
+    facts = RoundFacts(
+        round=round_no, objective=policy.objective, candidates=cands, calibration=calib,
+        rationales={wid: m.rationale for wid, m in manifests.items()}, consistent=consistent,
+    )
+    narratives = _narrate(narrator or ScriptedNarrativeWriter(), facts)
+    for c in cands:
+        c.summary = narratives.candidate_summaries.get(c.worker_id, "")
+    calib.narrative = narratives.calibration
+    report = RoundReport(
+        campaign=paths.campaign, round=round_no, objective=policy.objective,
+        search_mode=rules.search_modes.exploitation if calib.drift_flag else policy.search_mode,
+        candidates=cands, patterns=narratives.patterns, calibration=calib, surprises=narratives.surprises,
+        rationale_audit=[
+            RationaleAudit(worker_id=wid, rationale=manifests[wid].rationale, consistent=ok,
+                           note=narratives.audit_notes.get(wid, ""))
+            for wid, ok in consistent.items()
+        ],
+    )
+    report = RoundReport.model_validate(report.model_dump())  # re-validate the assembled whole
+    write_model(paths.report(round_no), report)
+    atomic_write_text(paths.report(round_no).with_suffix(".md"), render_report(report))
+    return report
+
+
+def _narrate(narrator: NarrativeWriter, facts: RoundFacts) -> Narratives:
+    try:
+        return narrator.write(facts)
+    except EvotrainError as exc:
+        # an LLM that cannot produce valid prose must not stop the round: numbers stay authoritative
+        out = ScriptedNarrativeWriter().write(facts)
+        out.calibration += f" (scripted fallback: {exc.message})"
+        return out

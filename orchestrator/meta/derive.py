@@ -1,0 +1,56 @@
+"""Policy fields that code computes from the report; the meta agent may not choose them.
+
+Both the scripted meta agent and the constitution's `enforce` call `derive`, so an LLM proposal is
+checked against exactly the values the scripted agent would have written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evotrain.schemas.constitution import ConstitutionRules
+from evotrain.schemas.policy import NoiseRule, Policy, Replicate, RoundPoint
+from evotrain.schemas.report import RoundReport
+from orchestrator.collect.noise import next_noise_rule, recipe_sha256
+
+
+@dataclass(frozen=True)
+class Derived:
+    history: list[RoundPoint]
+    noise: NoiseRule
+    plateau_count: int  # including this round; reset to 0 by the rotation it triggers
+    rotation_due: bool
+    rotation_possible: bool  # another category still has dormant axes
+
+
+def active_categories(policy: Policy) -> list[str]:
+    seen: list[str] = []
+    for a in policy.axes:
+        if a.status == "active" and a.category not in seen:
+            seen.append(a.category)
+    return seen
+
+
+def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: str) -> Derived:
+    cal = report.calibration
+    replicate = None
+    if cal.baseline_dev is not None or cal.baseline_leaderboard is not None:
+        replicate = Replicate(
+            round=report.round, recipe_sha256=recipe_sha256(old.standing_recipe),
+            dev=cal.baseline_dev, leaderboard=cal.baseline_leaderboard,
+        )
+    noise = next_noise_rule(old.noise, replicate, rules.noise)
+    categories = active_categories(old)
+    point = RoundPoint(
+        round=report.round, search_mode=report.search_mode, objective=report.objective,
+        best_dev=cal.best_dev, best_leaderboard=cal.best_leaderboard,
+        baseline_dev=cal.baseline_dev, baseline_leaderboard=cal.baseline_leaderboard,
+        leaderboard_improvement=cal.leaderboard_improvement, plateau=cal.plateau,
+        dev_only_rise=cal.dev_only_rise, categories=categories, learned=learned,
+    )
+    count = old.plateau_count + 1 if cal.plateau else 0
+    possible = any(a.status == "dormant" and a.category not in categories for a in old.axes)
+    return Derived(
+        history=[*old.history, point], noise=noise, plateau_count=count,
+        rotation_due=count >= rules.plateau_rounds, rotation_possible=possible,
+    )

@@ -1,0 +1,147 @@
+"""The scripted (offline, deterministic) meta agent: report + policy + rules -> next policy.
+
+It is also the fallback whenever an LLM proposal violates the constitution, so every choice here is
+the conservative reading of the constitution's meta-rules.
+"""
+
+from __future__ import annotations
+
+from evotrain.schemas.common import KeyChange, set_path
+from evotrain.schemas.constitution import ConstitutionRules
+from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
+from evotrain.schemas.report import CandidateSummary, RoundReport
+from orchestrator.meta.derive import active_categories, derive
+
+
+def _direction(change: KeyChange) -> str:
+    if isinstance(change.old, int | float) and isinstance(change.new, int | float) and not isinstance(
+        change.new, bool
+    ):
+        return "increase" if change.new > change.old else "decrease"
+    return "set"
+
+
+def _dead_end(c: CandidateSummary, report: RoundReport, why: str, evidence: str, axes: list[Axis]) -> DeadEnd:
+    change = c.changes[0] if c.changes else None
+    axis = next((a for a in axes if a.name == c.axis), None)
+    key = change.key if change else (axis.key if axis else c.axis)
+    if axis is not None and change is None:
+        key = axis.key
+    direction = _direction(change) if change else "set"
+    return DeadEnd(
+        what=f"{c.axis}: {key} {direction}" + (f" to {change.new!r}" if change else ""),
+        key=key, direction=direction,  # type: ignore[arg-type]
+        value=change.new if change and direction == "set" else None,
+        why=why, evidence=evidence, round=report.round,
+    )
+
+
+def _known(dead: list[DeadEnd], entry: DeadEnd) -> bool:
+    return any((d.key, d.direction, d.value) == (entry.key, entry.direction, entry.value) for d in dead)
+
+
+def _new_dead_ends(old: Policy, report: RoundReport) -> list[DeadEnd]:
+    cal = report.calibration
+    dead = list(old.dead_ends)
+    for c in report.candidates:
+        entry = None
+        if cal.drift_flag and c.worker_id == cal.drift_worker:
+            entry = _dead_end(c, report, "raised dev without moving the leaderboard (proxy drift)",
+                              cal.drift_evidence, old.axes)
+        elif not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain < -cal.noise_band:
+            entry = _dead_end(c, report, "lowered the leaderboard beyond the noise band",
+                              f"r{report.round:03d} {c.worker_id}: leaderboard {c.leaderboard_gain:+.3f} vs anchor "
+                              f"(band {cal.noise_band:.3f})", old.axes)
+        if entry is not None and not _known(dead, entry):
+            dead.append(entry)
+    return dead
+
+
+def _promotion(old: Policy, report: RoundReport, rules: ConstitutionRules) -> tuple[CandidateSummary | None,
+                                                                                     list[Promotion]]:
+    cal = report.calibration
+    eligible = [
+        c for c in report.candidates
+        if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > cal.noise_band
+        and c.changes and c.worker_id != cal.drift_worker and c.failure is None
+        and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
+    ]
+    if not eligible:
+        return None, []
+    best = max(eligible, key=lambda c: (c.leaderboard_gain, c.worker_id))
+    evidence = (f"r{report.round:03d} {best.worker_id} ({best.axis}): leaderboard {best.leaderboard:.3f}, "
+                f"{best.leaderboard_gain:+.3f} over the anchor (band {cal.noise_band:.3f})")
+    return best, [
+        Promotion(round=report.round, key=k.key, old=k.old, new=k.new,
+                  leaderboard_gain=best.leaderboard_gain, evidence=evidence)  # type: ignore[arg-type]
+        for k in best.changes
+    ]
+
+
+def _activate(axes: list[Axis], categories: list[str], round_no: int) -> list[str]:
+    """Activate every dormant axis of the first category in `categories` that has any; return it."""
+    for cat in categories:
+        dormant = [a for a in axes if a.status == "dormant" and a.category == cat]
+        for a in dormant:
+            a.status, a.since_round = "active", round_no
+        if dormant:
+            return [cat]
+    return []
+
+
+def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) -> Policy:
+    cal = report.calibration
+    nxt = old.round + 1
+    notes: list[str] = []
+    dead = _new_dead_ends(old, report)
+    objective = "proxy_aware" if (cal.drift_flag or old.objective == "proxy_aware") else "raise_dev"
+    winner, promos = _promotion(old, report, rules)
+    recipe = dict(old.standing_recipe)
+    for p in promos:
+        recipe = set_path(recipe, p.key, p.new)
+    axes = [a.model_copy() for a in old.axes]
+    for a in axes:
+        if winner is not None and a.name == winner.axis and a.status == "active":
+            a.status = "promoted"
+        if any(d.key == a.key for d in dead[len(old.dead_ends):]) and a.status == "active":
+            a.status = "retired"
+    if winner is not None:
+        notes.append(f"{winner.axis} beat the anchor on the leaderboard by {winner.leaderboard_gain:+.3f}; promoted")
+    if cal.drift_flag:
+        notes.append(f"dev stopped tracking the leaderboard ({cal.drift_axis}); switched to proxy-aware search")
+    if objective == "proxy_aware" and old.objective == "raise_dev":
+        _activate(axes, rules.proxy_aware_categories, nxt)
+    d = derive(old, report, rules, learned="")
+    plateau_count = d.plateau_count
+    if d.rotation_due:
+        plateaued = active_categories(old)
+        for a in axes:
+            if a.status == "active" and a.category in plateaued:
+                a.status = "retired"
+        order = [c for c in rules.proxy_aware_categories if objective == "proxy_aware"]
+        order += [a.category for a in axes if a.category not in plateaued]
+        rotated = _activate(axes, [c for c in order if c not in plateaued], nxt)
+        notes.append(f"leaderboard plateaued {d.plateau_count} rounds; rotated {plateaued} -> {rotated}"
+                     if rotated else "leaderboard plateaued but no category is left to rotate to")
+        plateau_count = 0
+    if not any(a.status == "active" for a in axes):
+        _activate(axes, [a.category for a in axes], nxt)
+    if not notes:
+        notes.append("no candidate beat the anchor beyond the noise band; standing recipe unchanged"
+                     if not cal.plateau else f"leaderboard plateau round {d.plateau_count}")
+    modes = rules.search_modes
+    mode = (modes.proxy_aware if objective == "proxy_aware"
+            else modes.stacking if (old.promotions or promos) else modes.stabilisation)
+    rule_lines = list(old.rules)
+    if objective == "proxy_aware" and old.objective == "raise_dev":
+        rule_lines.append(f"r{report.round:03d}: treat raw dev gains as suspect unless the leaderboard confirms")
+        rule_lines.append(f"r{report.round:03d}: prefer changes that should transfer to the leaderboard: "
+                          "rebalancing over-represented families, reweighted checkpoint selection")
+    rationale = "; ".join(notes) + "."
+    d = derive(old, report, rules, learned=rationale)
+    return Policy(
+        campaign=old.campaign, round=nxt, search_mode=mode, objective=objective,  # type: ignore[arg-type]
+        standing_recipe=recipe, axes=axes, dead_ends=dead, noise=d.noise,
+        promotions=[*old.promotions, *promos], rules=rule_lines, rationale=rationale,
+        history=d.history, plateau_count=plateau_count,
+    )
