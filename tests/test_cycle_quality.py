@@ -19,7 +19,8 @@ from orchestrator.cycle.tokens import token_counter
 COUNT = token_counter(DEFAULT_SUBSTRATE / "base")
 
 
-def ex(response: str, prompt: str = "Explain the change.", source: str = "s", i: int = 0, category: str = "c") -> Example:
+def ex(response: str, prompt: str = "Explain the change.", source: str = "s", i: int = 0,
+       category: str = "c") -> Example:
     return Example(id=f"{source}-{i}", source=source, category=category, prompt=prompt, response=response)
 
 

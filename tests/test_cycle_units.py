@@ -97,22 +97,30 @@ def test_promotion_interrupted_after_archiving_completes_once(tmp_path: Path) ->
     assert [e.id for e in archive_entries(paths)] == ["c0001"]
 
 
-def test_rollback_cli_errors_in_one_line(tmp_path: Path) -> None:
+def test_rollback_cli_restores_an_archived_champion(tmp_path: Path) -> None:
     config = tmp_path / "cycle.yaml"
     config.write_text(f"name: t\nworkdir: {tmp_path / 'w'}\n")
-    result = CliRunner().invoke(build_cycle_app(), ["rollback", "--config", str(config)])
+    app = build_cycle_app()
+    result = CliRunner().invoke(app, ["rollback", "--config", str(config)])
     assert result.exit_code == 2
     assert "rollback: no earlier champion" in result.output
+    paths = CyclePaths(tmp_path / "w" / "t")
+    promote(paths, "c0001", fake_adapter(tmp_path / "a1", "one"), bench(0.2, a=0.2))
+    promote(paths, "c0003", fake_adapter(tmp_path / "a3", "three"), bench(0.3, a=0.3))
+    result = CliRunner().invoke(app, ["rollback", "c0001", "--config", str(config)])
+    assert result.exit_code == 0 and "c0003 -> c0001" in result.output
+    assert load_pointer(paths).champion == "c0001"
+    assert [e.id for e in archive_entries(paths)] == ["c0001", "c0003"]
 
 
 # -- config -------------------------------------------------------------------------------------
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "c.yaml"
     bad.write_text("name: x\nquality: {max_bigram_repeat: 2}\n")
-    with pytest.raises(EvotrainError, match="field 'quality.max_bigram_repeat'"):
+    with pytest.raises(EvotrainError, match=r"field 'quality\.max_bigram_repeat'"):
         load_config(bad)
     bad.write_text("name: x\ngate: {min_overal: 0.5}\n")
-    with pytest.raises(EvotrainError, match="field 'gate.min_overal'"):
+    with pytest.raises(EvotrainError, match=r"field 'gate\.min_overal'"):
         load_config(bad)
     assert parse_duration("12h") == 43200 and parse_duration("2s") == 2
     with pytest.raises(EvotrainError, match="--every"):
@@ -126,8 +134,8 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
 
 # -- generators ---------------------------------------------------------------------------------
 def ctx(tmp_path: Path, source: str, carry: dict | None = None, number: int = 1) -> GeneratorContext:
-    return GeneratorContext(f"c{number:04d}", number, source, DEFAULT_SUBSTRATE, SPEC, tmp_path, tmp_path / "w" / source,
-                            carry=carry or {})
+    return GeneratorContext(f"c{number:04d}", number, source, DEFAULT_SUBSTRATE, SPEC, tmp_path,
+                            tmp_path / "w" / source, carry=carry or {})
 
 
 def test_user_generator_registered_through_an_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,8 @@ class QualityConfig(Artifact):
     max_tokens: int = Field(default=800, ge=1)
     max_bigram_repeat: float = Field(default=0.4, gt=0.0, le=1.0)  # dropped when ratio >= this
     strip_noise: bool = True
-    min_coherence: float | None = Field(default=0.05, ge=-1.0, le=1.0)  # None disables the rule
+    # 0.15: every substrate puzzle pair scores >= 0.18, shuffled (mismatched) pairs mostly below (BENCHMARKS.md)
+    min_coherence: float | None = Field(default=0.15, ge=-1.0, le=1.0)  # None disables the rule
     embedding_model: str = "all-MiniLM-L6-v2"  # a local folder, or the name of the packaged weights
     per_source_cap: int | None = Field(default=600, ge=1)  # None disables the cap
     seed: int = 0  # which examples survive the cap (a seeded shuffle per source)

@@ -10,6 +10,7 @@ cycle. A failing cycle is reported and the daemon keeps its schedule.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,9 @@ def run_daemon(
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
+    # a cycle outlasting the interval makes APScheduler skip (and warn about) every run it overlaps;
+    # that is the intended single-instance behaviour, not news
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     paths = paths_for(config)
     ran = 0
     with InstanceLock(paths.daemon_lock, f"the cycle daemon of '{config.name}'"):

@@ -18,8 +18,12 @@ import json
 import os
 from pathlib import Path
 
-from minitask.encode import IGNORE, encode_puzzle
 from minitask.puzzle import Puzzle
+
+try:  # the substrate's editable encoding (pipeline/ since the substrate split; minitask/ before it)
+    from pipeline.encode import IGNORE, encode_puzzle
+except ImportError:  # pragma: no cover - older substrate layout
+    from minitask.encode import IGNORE, encode_puzzle
 from substrate_train import *  # noqa: F403 - keep every name run.py or a user may import from train
 from substrate_train import train as substrate_train
 
