@@ -16,6 +16,7 @@ from orchestrator.campaign.steps import Campaign
 from orchestrator.campaign.summary import CampaignSummary
 from orchestrator.config import CampaignConfig, CampaignRecord, resolve_under
 from orchestrator.meta import constitution, policy_store
+from workers.executors.base import Executor
 from workers.substrate_contract import check_recipe_values, load_spec
 
 
@@ -43,14 +44,18 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
     return paths
 
 
-def run_campaign(paths: CampaignPaths, resume: bool) -> CampaignSummary:
-    """Run (or resume) to the end under the campaign lock; returns the summary."""
+def run_campaign(paths: CampaignPaths, resume: bool, executor: Executor | None = None) -> CampaignSummary:
+    """Run (or resume) to the end under the campaign lock; returns the summary.
+
+    `executor` replaces the configured one (benchmarks and tests pass a fake; users never do)."""
     if not paths.config.exists():
         raise EvotrainError(f"{paths.config}: no campaign named '{paths.campaign}'")
     record = read_model(paths.config, CampaignRecord)
     with CampaignLock(paths.lock, paths.campaign):
         accounting.begin_session(paths)
         campaign = Campaign(paths, record)
+        if executor is not None:
+            campaign._executor = executor
         cfg = record.config
         run_graph(campaign, paths.checkpoint_db, thread_id=paths.campaign,
                   max_parallel_workers=cfg.workers_per_round, resume=resume)
