@@ -131,12 +131,19 @@ def test_manifest_has_the_required_shape_and_validates() -> None:
     assert validate_manifest(m, "1.30") == "1.30"
     js, pod = m["spec"], m["spec"]["template"]["spec"]
     c = pod["containers"][0]
-    assert (js["backoffLimit"], js["activeDeadlineSeconds"], js["ttlSecondsAfterFinished"]) == (0, 900, 3600)
+    # the deadline is `timeout` in the container (counted from its start); activeDeadlineSeconds is a
+    # backstop that also allows the default 6 h of Pending for a GPU node
+    assert c["command"][:4] == ["timeout", "--signal=TERM", "--kill-after=5", "900s"]
+    assert c["command"][4:] == ["python", "train.py"]
+    assert (js["backoffLimit"], js["activeDeadlineSeconds"], js["ttlSecondsAfterFinished"]) == (0, 900 + 65 + 21600,
+                                                                                                3600)
     assert m["metadata"]["labels"] == {"evotrain/campaign": "demo", "evotrain/round": "1", "evotrain/worker": "w01"}
     assert c["resources"]["requests"] == {"cpu": "4", "nvidia.com/gpu": "2"}
     assert c["resources"]["limits"] == {"nvidia.com/gpu": "2"}
     assert c["workingDir"] == "/workspace/sandboxes/demo/r001/w01"
-    assert c["volumeMounts"] == [{"name": "workspace", "mountPath": MOUNT}]
+    assert c["volumeMounts"][:2] == [
+        {"name": "workspace", "mountPath": MOUNT, "readOnly": True},
+        {"name": "workspace", "mountPath": "/workspace/sandboxes/demo/r001/w01", "subPath": "sandboxes/demo/r001/w01"}]
     assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "evo-pvc"
     assert {"name": "OMP_NUM_THREADS", "value": "4"} in c["env"]
     cpu_only = build_job_manifest(make_spec("cpu-only"), opts)

@@ -20,7 +20,7 @@ from evotrain.io import read_model
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.manifest import FailureMode
 from evotrain.schemas.results import RunResults
-from evotrain.schemas.substrate import SubstrateSpec
+from evotrain.schemas.substrate import CommandResources, SubstrateSpec
 from evotrain.schemas.trace import TraceEvent
 from workers.checkpoint_choice import macro_mean
 from workers.executors.base import Executor, JobSpec, JobState, JobStatus
@@ -30,9 +30,10 @@ from workers.trace import TraceWriter
 from workers.worker_state import JobRecord, WorkerState
 
 MAX_TRAIN_JOBS = 3
-VALIDATE_TIMEOUT_S = 120.0
+VALIDATE_TIMEOUT_S = 120.0  # defaults; a substrate's `resources.<command>.timeout_s` replaces them
 SMOKE_TIMEOUT_S = 180.0
-POLL_INTERVAL_S = 0.25
+POLL_INTERVAL_S = 0.25  # how often a local executor's files are re-read inside executor.wait
+WAIT_WINDOW_S = 15.0  # one executor.wait call (a Kubernetes watch): state changes reach the trace this often
 
 
 MAX_DIFF_CHARS = 200_000
@@ -115,11 +116,29 @@ class JobTools:
             raise ToolFailure(f"{self.ctx.spec.recipe_file}: cannot read: {exc.strerror}") from exc
         return text, hashlib.sha256(text.encode()).hexdigest()
 
-    def _render(self, template: list[str], out_dir: Path) -> list[str]:
-        return render_command(template, recipe=str(self.recipe_path), out=str(out_dir), seed=self.ctx.brief.seed)
+    def _render(self, template: list[str], out_dir: Path, job: bool = False) -> list[str]:
+        # {python} of a job is the interpreter where the job runs (a remote executor's `python` option,
+        # e.g. the image's /opt/venv/bin/python); the validator runs here, with this interpreter.
+        python = getattr(self.ctx.executor, "python", None) if job else None
+        return render_command(template, recipe=str(self.recipe_path), out=str(out_dir), seed=self.ctx.brief.seed,
+                              **({"python": python} if python else {}))
+
+    def _resources(self, phase: str) -> CommandResources:
+        res = self.ctx.spec.resources
+        return res.smoke if phase == "smoke" else res.train
+
+    def _slots(self, phase: str) -> int:
+        return self._resources(phase).cpus or self.ctx.spec.cpu_threads_per_job
+
+    def _timeout(self, phase: str) -> float:
+        """The substrate's timeout for the command, capped by the campaign's per-job budget."""
+        budget = self.ctx.brief.budget.job_timeout_s
+        own = self._resources(phase).timeout_s or (SMOKE_TIMEOUT_S if phase == "smoke" else budget)
+        return min(own, budget)
 
     def _job_spec(self, job_id: str, phase: str, out_dir: Path, command: list[str], timeout: float) -> JobSpec:
-        slots = self.ctx.spec.cpu_threads_per_job
+        res = self._resources(phase)
+        slots = self._slots(phase)
         brief = self.ctx.brief
         return JobSpec(
             job_id=job_id,
@@ -127,6 +146,10 @@ class JobTools:
             cwd=str(self.ctx.sandbox),
             env=job_env(slots),
             cpu_slots=slots,
+            gpus=res.gpus,
+            memory=res.memory,
+            shm=res.shm,
+            image=res.image,
             timeout_s=timeout,
             labels={"campaign": brief.campaign, "round": str(brief.round), "worker": brief.worker_id,
                     "phase": phase},
@@ -180,13 +203,22 @@ class JobTools:
         return lines[-1][:300] if lines else "(no output)"
 
     def _wait(self, job: JobRecord, wait_s: float) -> JobStatus:
+        """Wait through the executor (a watch on Kubernetes, cheap file reads locally), in windows."""
         end = min(self.ctx.clock() + wait_s, self.ctx.deadline)
         status = self.ctx.executor.status(job.job_id)
         self._record_state(job, status)
         while not status.state.finished and self.ctx.clock() < end:
-            time.sleep(min(POLL_INTERVAL_S, max(0.0, end - self.ctx.clock())))
-            status = self.ctx.executor.status(job.job_id)
+            window = min(WAIT_WINDOW_S, max(0.01, end - self.ctx.clock()))
+            status = self.ctx.executor.wait(job.job_id, poll_s=POLL_INTERVAL_S, timeout_s=window)
             self._record_state(job, status)
+        return status
+
+    def _wait_run_time(self, job: JobRecord, run_s: float) -> JobStatus:
+        """Wait until the job has *run* `run_s` seconds: time queued for a GPU does not count."""
+        status = self._wait(job, run_s)
+        while not status.state.finished and self.ctx.clock() < self.ctx.deadline and (
+                status.started_at is None or time.time() - status.started_at < run_s):
+            status = self._wait(job, WAIT_WINDOW_S)
         return status
 
     def own_job(self, job_id: str) -> JobRecord:
@@ -210,7 +242,8 @@ class JobTools:
             command = self._render(self.ctx.spec.validate_command, self.ctx.sandbox / "runs" / "validate")
             env = {**os.environ, **job_env(1)}
             proc = subprocess.run(command, cwd=self.ctx.sandbox, env=env, capture_output=True, text=True,
-                                  timeout=VALIDATE_TIMEOUT_S, check=False)
+                                  timeout=self.ctx.spec.resources.validate_.timeout_s or VALIDATE_TIMEOUT_S,
+                                  check=False)
         except EvotrainError as exc:
             self.ctx.state.fail(FailureMode.INVALID_RECIPE, exc.message)
             raise ToolFailure(exc.message) from exc
@@ -230,19 +263,19 @@ class JobTools:
         return JobRecord(job_id=job_id, phase=phase, out_dir=out_dir,
                          recipe=parse_recipe_text(text, self.ctx.spec.recipe_file), recipe_sha256=sha,
                          recipe_diff=capped_diff(self.ctx.sandbox, self.ctx.commit),
-                         cpu_slots=self.ctx.spec.cpu_threads_per_job)
+                         cpu_slots=self._slots(phase))
 
     def smoke(self) -> dict[str, object]:
         self.validate()
         self.ctx.state.smoke_runs += 1
         job_id = f"{self.prefix}-s{self.ctx.state.smoke_runs}"
         job = self._new_job(job_id, "smoke", self.ctx.sandbox / "runs" / f"s{self.ctx.state.smoke_runs}")
-        timeout = min(SMOKE_TIMEOUT_S, self.ctx.brief.budget.job_timeout_s)
-        command = [*self._render(self.ctx.spec.run_command, job.out_dir), "--smoke"]
+        timeout = self._timeout("smoke")
+        command = [*self._render(self.ctx.spec.run_command, job.out_dir, job=True), "--smoke"]
         self.ctx.state.jobs[job_id] = job
         self._record_state(job, self.ctx.executor.submit(self._job_spec(job_id, "smoke", job.out_dir, command,
                                                                          timeout)))
-        status = self._wait(job, timeout + 30.0)
+        status = self._wait_run_time(job, timeout + 30.0)
         if not status.state.finished:
             self._record_state(job, self.ctx.executor.cancel(job_id))
             raise ToolFailure(f"smoke run {job_id} did not finish in time; cancelled")
@@ -267,8 +300,8 @@ class JobTools:
             job = self._new_job(f"{self.prefix}-a{n}", "train", self.ctx.sandbox / "runs" / f"a{n}")
             state.jobs[job.job_id] = job
             reattached = False
-        command = self._render(self.ctx.spec.run_command, job.out_dir)
-        spec = self._job_spec(job.job_id, "train", job.out_dir, command, self.ctx.brief.budget.job_timeout_s)
+        command = self._render(self.ctx.spec.run_command, job.out_dir, job=True)
+        spec = self._job_spec(job.job_id, "train", job.out_dir, command, self._timeout("train"))
         self._record_state(job, self.ctx.executor.submit(spec))
         return {"job_id": job.job_id, "state": job.status.state.value if job.status else "unknown",
                 "reattached": reattached, "note": note}

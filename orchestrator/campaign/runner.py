@@ -30,13 +30,14 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
         raise EvotrainError(f"campaign '{cfg.name}' already exists at {paths.state}; "
                             f"use `evotrain campaign resume {cfg.name}` or choose another name")
     substrate = resolve_under(root, cfg.substrate, "substrate")
-    load_spec(substrate)
+    spec = load_spec(substrate)
     const_dir = resolve_under(root, cfg.constitution, "constitution")
     const = constitution.load(const_dir)
     constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
     # round 1's policy must be derivable: recipe + axes load and agree (validated, not yet written)
-    policy = policy_store.initial_policy(cfg.name, substrate / "recipe.yaml", substrate / "axes.yaml", const.rules,
-                                         overrides=cfg.recipe_overrides, min_active=cfg.workers_per_round - 1)
+    policy = policy_store.initial_policy(cfg.name, substrate / spec.recipe_file, substrate / spec.axes_file,
+                                         const.rules, overrides=cfg.recipe_overrides,
+                                         min_active=cfg.workers_per_round - 1)
     check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
     record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
                             constitution=constitution.record(const_dir), created_at=time.time())

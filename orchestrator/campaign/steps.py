@@ -33,6 +33,7 @@ from workers.executors.base import Executor
 from workers.executors.factory import make_executor
 from workers.loop import run_worker
 from workers.sandbox import create_sandbox, fork_substrate
+from workers.substrate_contract import load_spec
 
 log = logging.getLogger("evotrain.campaign")
 
@@ -117,9 +118,10 @@ class Campaign:
             ref = fork_substrate(self.substrate_dir, self.paths.substrate_repo)
             write_model(fork_file, ForkRecord(commit=ref.commit, tree=ref.tree))
         if not policy_store.policy_file(self.paths.policies, 1).exists():
-            spec_recipe = self.substrate_dir / "recipe.yaml"
+            sub = load_spec(self.substrate_dir)  # the substrate names its recipe and axes files
             policy = policy_store.initial_policy(
-                self.paths.campaign, spec_recipe, self.substrate_dir / "axes.yaml", self._constitution.rules,
+                self.paths.campaign, self.substrate_dir / sub.recipe_file, self.substrate_dir / sub.axes_file,
+                self._constitution.rules,
                 overrides=self.config.recipe_overrides, min_active=self.config.workers_per_round - 1,
             )
             policy_store.save(self.paths.policies, policy)

@@ -38,8 +38,11 @@ class JobSpec(Artifact):
     env: dict[str, str] = Field(default_factory=dict)
     cpu_slots: int = Field(default=1, ge=1)
     gpus: int = Field(default=0, ge=0)
-    timeout_s: float = Field(default=600.0, gt=0)
+    timeout_s: float = Field(default=600.0, gt=0)  # counted from when the command starts, never from submit
     labels: dict[str, str] = Field(default_factory=dict)
+    memory: str | None = None  # a quantity (16Gi): Kubernetes request = limit, Ray `memory`; not enforced locally
+    shm: str | None = None  # /dev/shm size (Kubernetes memory-backed emptyDir)
+    image: str | None = None  # overrides the executor's image (Kubernetes)
 
 
 class JobStatus(Artifact):

@@ -19,7 +19,7 @@ from evotrain.io import atomic_write_text, read_model, write_model
 from evotrain.schemas.common import Artifact
 from workers.executors.base import JobSpec, JobState, JobStatus
 from workers.executors.job_files import CancelRequest, JobFiles, JobTable, tail_text
-from workers.executors.k8s_manifest import K8sJobOptions, build_job_manifest, validate_manifest
+from workers.executors.k8s_manifest import TIMEOUT_EXIT_CODE, K8sJobOptions, build_job_manifest, validate_manifest
 
 
 class K8sJobRef(Artifact):
@@ -85,6 +85,7 @@ class KubernetesExecutor:
         self.batch = client.BatchV1Api(self.api_client)
         self.core = client.CoreV1Api(self.api_client)
         self.watch_window_s = watch_window_s
+        self.python = self.options.python  # what `{python}` means in a job command (the image's interpreter)
 
     @staticmethod
     def _make_client(host: str | None, kubeconfig: str | None, context: str | None, in_cluster: bool) -> Any:
@@ -135,6 +136,8 @@ class KubernetesExecutor:
             self._cache_logs(files, ref)
             if state == JobState.SUCCEEDED and exit_code is None:
                 exit_code = 0
+            if state == JobState.FAILED and exit_code == TIMEOUT_EXIT_CODE:  # `timeout` in the container
+                state, msg = JobState.TIMEOUT, "killed at its timeout (counted from the container's start)"
         return self._persist(files, stored, state, msg, started, ended, exit_code)
 
     def attach(self, job_id: str) -> JobStatus | None:

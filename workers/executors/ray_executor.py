@@ -24,6 +24,7 @@ from filelock import FileLock
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
+from evotrain.schemas.substrate import quantity_bytes
 from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
 from workers.executors.job_files import (
     CancelRequest,
@@ -40,6 +41,14 @@ from workers.executors.job_files import (
 # ObjectRefs of the tasks this driver process submitted, shared by its executor instances.
 _REFS: dict[tuple[str, str], Any] = {}
 _REMOTE: Any = None
+
+
+def task_resources(spec: JobSpec) -> dict[str, Any]:
+    """Ray's resource arguments for a job: CPUs, GPUs and (if the substrate names it) memory in bytes."""
+    out: dict[str, Any] = {"num_cpus": spec.cpu_slots, "num_gpus": spec.gpus}
+    if spec.memory:
+        out["memory"] = quantity_bytes(spec.memory)
+    return out
 
 
 class RayTaskRecord(Artifact):
@@ -104,8 +113,7 @@ class RayExecutor:
             me = process_ref(os.getpid())
             assert me is not None  # this very process is alive
             write_model(self._record_path(files), RayTaskRecord(driver=me, submitted_at=now))
-            ref = _remote_fn().options(num_cpus=spec.cpu_slots, num_gpus=spec.gpus, name=spec.job_id).remote(
-                str(files.dir.resolve()))
+            ref = _remote_fn().options(**task_resources(spec), name=spec.job_id).remote(str(files.dir.resolve()))
             _REFS[self._key(spec.job_id)] = ref
             return self._refresh(files)
 
