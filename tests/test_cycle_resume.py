@@ -31,10 +31,11 @@ def start_run(config: Path, log: Path) -> subprocess.Popen[bytes]:
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_for(condition, proc: subprocess.Popen[bytes], what: str, timeout: float = 600.0) -> None:
+def wait_for(condition, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert proc.poll() is None, f"the cycle exited ({proc.returncode}) before {what}"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:]) if log.is_file() else ""
+        assert proc.poll() is None, f"the cycle exited ({proc.returncode}) before {what}:\n{tail}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
 
@@ -68,7 +69,7 @@ def test_kill9_in_training_and_in_benchmark_then_resume(tmp_path: Path) -> None:
     # 1) kill -9 while the training job runs
     proc = start_run(config, log)
     wait_for(lambda: started(paths, "train", 1) and (cycle_dir / "train.tmp" / "train.log").is_file(), proc,
-             "training to start")
+             "training to start", log=log)
     time.sleep(1.0)
     kill9(proc)
     deadline = time.monotonic() + 20
@@ -80,7 +81,7 @@ def test_kill9_in_training_and_in_benchmark_then_resume(tmp_path: Path) -> None:
 
     # 2) resume; kill -9 while the benchmark runs
     proc = start_run(config, log)
-    wait_for(lambda: started(paths, "benchmark", 1), proc, "the benchmark to start")
+    wait_for(lambda: started(paths, "benchmark", 1), proc, "the benchmark to start", log=log)
     time.sleep(1.0)
     kill9(proc)
     adapter = cycle_dir / "train" / "run" / "checkpoints" / "step-00003" / "adapter_model.safetensors"

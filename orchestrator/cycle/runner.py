@@ -81,7 +81,7 @@ def run_cycle(config: CycleConfig, hook: StageHook | None = None) -> CycleState:
         if state is None:
             state = new_cycle(paths, config.name)
         else:
-            log_event(paths, state.id, "cycle", "resumed", stage=state.next_stage() or "")
+            log_event(paths, state.id, "cycle", "resumed", at_stage=state.next_stage() or "")
         ctx = StageContext(config=config, paths=paths, cycle_id=state.id, number=state.number)
         for stage in STAGES:
             state = _run_stage(state, stage, ctx, hook)

@@ -150,16 +150,17 @@ def stage_train(ctx: StageContext) -> TrainOutput:
     run_command(command, fork, "train", config.train_timeout_s, log=work / "train.log", threads=2,
                 extra_env={"EVOTRAIN_TRAIN_DATA": str(data)})
     results = read_model(out / spec.results_file, RunResults)
-    if results.nan_loss or not results.checkpoints:
+    # saved adapters (the run no longer scores on dev unless asked; older runs listed evaluated ones)
+    adapters = [c.adapter_dir for c in getattr(results, "saved", [])] or [c.adapter_dir for c in results.checkpoints]
+    if results.nan_loss or not adapters:
         raise EvotrainError(f"train: run ended without a usable checkpoint (nan_loss={results.nan_loss})")
     final = ctx.dir / "train"
     if final.exists():
         shutil.rmtree(final)
     work.rename(final)
-    last = results.checkpoints[-1]
     n_train = sum(1 for line in data.read_text(encoding="utf-8").splitlines() if line)
     return TrainOutput(
-        adapter_dir=str(Path("train") / "run" / last.adapter_dir), steps=results.steps,
+        adapter_dir=str(Path("train") / "run" / adapters[-1]), steps=results.steps,
         train_seconds=results.train_seconds, final_loss=results.final_loss, n_train_examples=n_train,
         recipe_sha256=results.recipe_sha256,
     )
