@@ -55,6 +55,11 @@ def campaigns_dir(root: Path) -> Path:
     return root / "campaigns"
 
 
+def judge_root(state_dir: Path) -> Path:
+    """Verified substrate checkouts and judge reports of a campaign (outside every sandbox)."""
+    return state_dir / "judge"
+
+
 @dataclass(frozen=True)
 class CampaignPaths:
     root: Path  # workspace root (holds campaigns/ sandboxes/ policies/ reports/)
@@ -102,6 +107,10 @@ class CampaignPaths:
 
     def round_state(self, round_no: int) -> Path:
         return self.rounds / round_dir_name(round_no)
+
+    @property
+    def judge(self) -> Path:
+        return judge_root(self.state)
 
     @property
     def summary(self) -> Path:

@@ -62,6 +62,10 @@ class CampaignConfig(Artifact):
     # applied on top of the substrate's recipe.yaml to form round 1's standing recipe (e.g. fewer steps
     # for a quick test campaign); the substrate itself is never written
     recipe_overrides: RecipeValues = Field(default_factory=dict)
+    # How workers' code runs on this host: auto = bubblewrap when available. An LLM worker never runs
+    # unconfined unless allow_unisolated is true (`--allow-unisolated`); scripted agents may.
+    isolation: Literal["auto", "bwrap", "none"] = "auto"
+    allow_unisolated: bool = False
 
     @field_validator("name")
     @classmethod

@@ -50,6 +50,7 @@ def plan_round(
     campaign_seed: int,
     budget: WorkerBudget,
     substrate_commit: str,
+    frozen_recipe_keys: list[str] | None = None,
 ) -> list[Brief]:
     seed = round_seed(campaign_seed, round_no)
     explorers = assign_axes(policy, workers_per_round - 1, round_no)
@@ -77,6 +78,7 @@ def plan_round(
                 budget=budget,
                 sandbox=str(paths.sandbox(round_no, worker_id).resolve()),
                 substrate_commit=substrate_commit,
+                frozen_recipe_keys=list(frozen_recipe_keys or []),
             )
         )
     return briefs

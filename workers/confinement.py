@@ -12,6 +12,9 @@ from pathlib import Path, PurePosixPath
 
 from workers.substrate_contract import matches_any
 
+# Files that would let a worker hide changes from the diff or the tamper check.
+GIT_CONTROL_FILES = frozenset({".gitignore", ".gitattributes", ".gitmodules", ".git"})
+
 
 class Refusal(Exception):
     """A tool call the sandbox will not perform (reported to the agent, never raised out of a worker)."""
@@ -37,6 +40,8 @@ class PathGuard:
             raise Refusal(f"path {raw!r}: '..' is not allowed")
         if ".git" in parts:
             raise Refusal(f"path {raw!r}: git internals are off limits")
+        if parts and parts[-1] in GIT_CONTROL_FILES:
+            raise Refusal(f"path {raw!r}: {parts[-1]} would change what the diff shows; not allowed")
         return "/".join(parts) or "."
 
     def _inside(self, path: Path) -> bool:
@@ -57,11 +62,25 @@ class PathGuard:
             raise Refusal(f"path {rel!r}: resolves outside the sandbox")
         if write:
             self._check_writable(rel, full)
+        elif full.is_file() and not full.is_symlink() and full.stat().st_nlink > 1:
+            # a hard link can make any file of this filesystem look like a sandbox file
+            raise Refusal(f"path {rel!r}: hard-linked files are not readable through tools")
         return rel, full
 
     def _check_writable(self, rel: str, full: Path) -> None:
         if rel == ".":
             raise Refusal("cannot write the sandbox root")
+        # writes never go through a symlinked folder, even one inside the sandbox: the frozen check
+        # must see the path the bytes land on
+        probe = self.root
+        for part in rel.split("/")[:-1]:
+            probe = probe / part
+            if probe.is_symlink():
+                raise Refusal(f"path {rel!r}: folder {probe.relative_to(self.root)} is a symlink; writes through "
+                              "symlinked folders are not allowed")
+        real_rel = Path(os.path.realpath(full)).relative_to(self.real_root).as_posix() if self._inside(full) else rel
+        if matches_any(real_rel, self.frozen):
+            raise Refusal(f"path {rel!r} is frozen (substrate/constitution): it may be read, never written")
         if matches_any(rel, self.frozen):
             raise Refusal(f"path {rel!r} is frozen (substrate/constitution): it may be read, never written")
         if not matches_any(rel, self.editable):

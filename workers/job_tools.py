@@ -8,7 +8,6 @@ worker never trains the same thing twice. Every job state change becomes a trace
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,13 +17,17 @@ from pathlib import Path
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
 from evotrain.schemas.brief import Brief
+from evotrain.schemas.common import RecipeValues, frozen_key_changes
 from evotrain.schemas.manifest import FailureMode
 from evotrain.schemas.results import RunResults
 from evotrain.schemas.substrate import CommandResources, SubstrateSpec
 from evotrain.schemas.trace import TraceEvent
+from evotrain.secrets import job_environment, redact_secrets
 from workers.checkpoint_choice import macro_mean
 from workers.executors.base import Executor, JobSpec, JobState, JobStatus
-from workers.sandbox import sandbox_diff
+from workers.isolation import JOB_HOME, Isolation, isolate
+from workers.judge import judge_run
+from workers.sandbox import sandbox_bytes, sandbox_diff
 from workers.substrate_contract import parse_recipe_text, render_command
 from workers.trace import TraceWriter
 from workers.worker_state import JobRecord, WorkerState
@@ -62,6 +65,10 @@ class JobContext:
     state: WorkerState
     deadline: float  # monotonic time at which the worker's wall-clock budget ends
     clock: Callable[[], float] = time.monotonic
+    # How this worker's code runs: bwrap-confined to the sandbox (None only where unisolated is allowed).
+    isolation: Isolation | None = None
+    repo_dir: Path | None = None  # the campaign's substrate repo: the judge checks out the commit from it
+    quota_bytes: int = 256 << 20  # everything a worker may write into its sandbox, runs included
 
 
 def job_env(slots: int) -> dict[str, str]:
@@ -145,6 +152,7 @@ class JobTools:
             command=command,
             cwd=str(self.ctx.sandbox),
             env=job_env(slots),
+            isolation=self.ctx.isolation,
             cpu_slots=slots,
             gpus=res.gpus,
             memory=res.memory,
@@ -191,9 +199,30 @@ class JobTools:
             job.failure = state.fail(
                 FailureMode.CRASH, f"{job.job_id}: {status.state.value} (exit {status.exit_code}): {last}"
             )
-        elif job.phase == "train" and (results is None or not results.checkpoints):
-            job.failure = state.fail(FailureMode.NO_RESULTS, f"{job.job_id}: {problem or 'no checkpoints'}")
+        elif job.phase == "train":
+            results, problem = self._judged(job, results, problem)
+            if results is None or not results.checkpoints:
+                job.failure = state.fail(FailureMode.NO_RESULTS, f"{job.job_id}: {problem or 'no checkpoints'}")
+        used = sandbox_bytes(self.ctx.sandbox)
+        if used > self.ctx.quota_bytes and job.failure is None:
+            job.failure = state.fail(FailureMode.SANDBOX_VIOLATION, f"{job.job_id}: sandbox holds {used >> 20} MiB, "
+                                     f"over the {self.ctx.quota_bytes >> 20} MiB write quota")
         job.results = results
+
+    def _judged(self, job: JobRecord, results: RunResults | None, problem: str) -> tuple[RunResults | None, str]:
+        """The run's results with dev scores from the frozen judge (the run's own are telemetry)."""
+        spec, repo = self.ctx.spec, self.ctx.repo_dir
+        if results is None or not spec.judge_command or repo is None:
+            return results, problem  # no judge in this substrate: the manifest says so (scores_judged)
+        iso = self.ctx.isolation
+        try:
+            report = judge_run(spec, repo, self.ctx.commit, job.out_dir, job.job_id,
+                               isolated=iso is not None and iso.kind == "bwrap", threads=job.cpu_slots)
+        except EvotrainError as exc:
+            self.ctx.trace.emit("error", args={"job_id": job.job_id}, ok=False, detail=exc.message)
+            return None, exc.message
+        job.judged = True
+        return results.model_copy(update={"checkpoints": report.checkpoints}), problem
 
     def _last_log_line(self, job_id: str) -> str:
         try:
@@ -238,10 +267,13 @@ class JobTools:
         if sha == self._valid_sha:  # unchanged since it last passed: skip a subprocess
             return {"valid": True, "message": "unchanged since last validation"}
         try:
-            parse_recipe_text(text, self.ctx.spec.recipe_file)
+            self._check_frozen_keys(parse_recipe_text(text, self.ctx.spec.recipe_file))
             command = self._render(self.ctx.spec.validate_command, self.ctx.sandbox / "runs" / "validate")
-            env = {**os.environ, **job_env(1)}
-            proc = subprocess.run(command, cwd=self.ctx.sandbox, env=env, capture_output=True, text=True,
+            iso = self.ctx.isolation
+            env = job_environment(job_env(1), home=JOB_HOME if iso is not None and iso.kind == "bwrap"
+                                  else str(self.ctx.sandbox), python_bin=None)
+            proc = subprocess.run(isolate(command, iso, str(self.ctx.sandbox)), cwd=self.ctx.sandbox, env=env,
+                                  capture_output=True, text=True,
                                   timeout=self.ctx.spec.resources.validate_.timeout_s or VALIDATE_TIMEOUT_S,
                                   check=False)
         except EvotrainError as exc:
@@ -250,13 +282,22 @@ class JobTools:
         except subprocess.TimeoutExpired as exc:
             self.ctx.state.fail(FailureMode.INVALID_RECIPE, "validator timed out")
             raise ToolFailure("validator timed out") from exc
-        output = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        output = redact_secrets(proc.stderr.strip() or proc.stdout.strip()).splitlines()
         message = output[-1][:500] if output else ""
         if proc.returncode != 0:
             self.ctx.state.fail(FailureMode.INVALID_RECIPE, f"recipe invalid: {message}")
             raise ToolFailure(f"recipe invalid (exit {proc.returncode}): {message}")
         self._valid_sha = sha
         return {"valid": True, "message": message}
+
+    def _check_frozen_keys(self, recipe: RecipeValues) -> None:
+        """The constitution's frozen recipe keys keep their standing values (validation and launch)."""
+        brief = self.ctx.brief
+        bad = frozen_key_changes(brief.standing_recipe, recipe, brief.frozen_recipe_keys)
+        if bad:
+            c = bad[0]
+            raise EvotrainError(f"{self.ctx.spec.recipe_file}: field '{c.key}' is frozen by the constitution "
+                                f"(standing value {c.old!r}, got {c.new!r})")
 
     def _new_job(self, job_id: str, phase: str, out_dir: Path) -> JobRecord:
         text, sha = self._recipe()
@@ -316,7 +357,7 @@ class JobTools:
 
     def logs(self, job_id: str, tail: int) -> str:
         self.own_job(job_id)
-        return self.ctx.executor.logs(job_id, tail=tail)
+        return redact_secrets(self.ctx.executor.logs(job_id, tail=tail))
 
     def results(self, job_id: str) -> dict[str, object]:
         job = self.own_job(job_id)

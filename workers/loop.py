@@ -13,14 +13,17 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text, read_model
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.manifest import Failure, FailureMode, Manifest
-from llm.base import AgentBackend, AgentError, BudgetExceeded, ToolResult, Usage
+from llm.base import AgentBackend, AgentError, BudgetExceeded, ContextOverflow, ModelRefused, ToolResult, Usage
 from workers.confinement import PathGuard
+from workers.context import BoundedTools, outputs_dir, state_note
 from workers.executors.base import Executor
+from workers.isolation import sandbox_isolation
 from workers.job_tools import JobContext, JobTools, capped_diff
 from workers.manifest_writer import RunOutcome, build_manifest, write_manifest
 from workers.prompts import system_prompt, user_message
@@ -75,7 +78,8 @@ class _Run:
     """One execution of a worker (a fresh agent conversation; jobs recovered from the trace)."""
 
     def __init__(self, brief: Brief, executor: Executor, agent: AgentBackend, trace: TraceWriter,
-                 repo_dir: Path | None, extra_frozen: list[str], clock: Callable[[], float]) -> None:
+                 repo_dir: Path | None, extra_frozen: list[str], clock: Callable[[], float],
+                 isolation: Literal["bwrap", "none"] = "none") -> None:
         self.brief, self.agent, self.trace, self.clock = brief, agent, trace, clock
         self.started = clock()
         self.sandbox = Path(brief.sandbox)
@@ -94,10 +98,12 @@ class _Run:
         self.state = WorkerState()
         self.usage = Usage()
         ctx = JobContext(brief=brief, spec=self.spec, sandbox=self.sandbox, commit=self.commit, executor=executor,
-                         trace=trace, state=self.state, deadline=self.started + brief.budget.wall_clock_s, clock=clock)
+                         trace=trace, state=self.state, deadline=self.started + brief.budget.wall_clock_s, clock=clock,
+                         isolation=sandbox_isolation(self.sandbox, self.frozen, isolation), repo_dir=self.repo)
         self.jobs = JobTools(ctx)
         guard = PathGuard(self.sandbox, self.spec.editable, self.frozen)
         self.tools = SandboxTools(guard, self.jobs, trace, self.state, brief.objective)
+        self.bounded = BoundedTools(self.tools, outputs_dir(trace.path), trace)
 
     def apply_standing_recipe(self) -> None:
         """The fork inherits the standing recipe: write it over the substrate's recipe file."""
@@ -119,10 +125,15 @@ class _Run:
             reason = _over_budget(self.brief, turns, self.usage, self.clock() - self.started)
             if reason:
                 return self._budget(reason)
+            self._send_note(turns)
             try:
                 turn = self.agent.step(results)
             except BudgetExceeded as exc:
                 return self._budget(f"agent backend: {exc}")
+            except ContextOverflow as exc:
+                return self._budget(f"context window exceeded after compaction: {exc}")
+            except ModelRefused as exc:
+                return self._agent_error(f"model refused: {exc}")
             except AgentError as exc:
                 return self._agent_error(f"agent backend failed: {exc}")
             except Exception as exc:  # a backend bug ends this worker, not the round
@@ -138,7 +149,7 @@ class _Run:
                 return self._agent_error(f"{empty} turns without a tool call (never called finish)")
             results = []
             for call in turn.tool_calls:
-                results.append(self.tools.call(call))
+                results.append(self.bounded.call(call))
                 if self.state.finished is not None:
                     break
                 if self.state.consecutive_invalid >= MAX_CONSECUTIVE_INVALID:
@@ -147,7 +158,20 @@ class _Run:
                     return self._stop(FailureMode.SANDBOX_VIOLATION, f"{self.state.refusals} refused tool calls")
         return None
 
+    def _send_note(self, turns: int) -> None:
+        """Budget left (and the diff once older turns were compacted) for LLM backends that take a note."""
+        set_note = getattr(self.agent, "set_note", None)
+        if set_note is None:
+            return
+        compacted = bool(getattr(self.agent, "compacted", False))
+        diff = capped_diff(self.sandbox, self.commit) if compacted else None
+        set_note(state_note(self.brief, turns, self.usage, compacted, diff))
+
     def _stop(self, mode: FailureMode, message: str) -> Failure:
+        # a failed call was still billed: take the backend's own total when it knows more than the turns
+        spent = getattr(self.agent, "usage", None)
+        if isinstance(spent, Usage) and spent.calls > self.usage.calls:
+            self.usage = spent
         self.trace.emit("budget" if mode == FailureMode.BUDGET_EXCEEDED else "error", ok=False, detail=message)
         return Failure(mode=mode, message=message)
 
@@ -187,6 +211,7 @@ def run_worker(
     repo_dir: Path | str | None = None,
     extra_frozen: list[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    isolation: Literal["bwrap", "none"] = "none",
 ) -> Manifest:
     """Run one worker to its manifest (written atomically to `manifest_path`). Never raises."""
     manifest_path, trace_path = Path(manifest_path), Path(trace_path)
@@ -198,7 +223,8 @@ def run_worker(
     try:
         trace.emit("start", args={"resumed": bool(trace.resumed_events), "axis": brief.axis_name},
                    detail=f"worker {brief.worker_id} round {brief.round} campaign {brief.campaign}")
-        run = _Run(brief, executor, agent, trace, Path(repo_dir) if repo_dir else None, extra_frozen or [], clock)
+        run = _Run(brief, executor, agent, trace, Path(repo_dir) if repo_dir else None, extra_frozen or [], clock,
+                   isolation)
         run.apply_standing_recipe()
         stop = run.converse()
         manifest = run.conclude(stop, trace_path)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evotrain.io import write_model
+from evotrain.secrets import redact_secrets
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import RecipeValues, diff_values
 from evotrain.schemas.manifest import Cost, Failure, FailureMode, Manifest, TrainingMetrics
@@ -89,6 +90,7 @@ def build_manifest(brief: Brief, state: WorkerState, outcome: RunOutcome) -> Man
         chosen_step=chosen.step if chosen is not None else None,
         chosen_adapter=str(base_dir / chosen.adapter_dir) if chosen is not None and base_dir else None,
         dev_score=chosen.overall if chosen is not None else None,
+        scores_judged=bool(shown is not None and shown.judged),
         failures=_failures(state, outcome, usable),
         cost=Cost(input_tokens=outcome.usage.input_tokens, output_tokens=outcome.usage.output_tokens,
                   dollars=outcome.usage.dollars, cpu_seconds=round(state.cpu_seconds, 3),
@@ -101,4 +103,6 @@ def build_manifest(brief: Brief, state: WorkerState, outcome: RunOutcome) -> Man
 
 
 def write_manifest(path: Path | str, manifest: Manifest) -> Path:
-    return write_model(path, manifest)
+    """Write the manifest atomically, with every secret value redacted (diffs and messages included)."""
+    clean = Manifest.model_validate_json(redact_secrets(manifest.model_dump_json()))
+    return write_model(path, clean)

@@ -8,8 +8,10 @@ worker's run by comparing git blob hashes on disk with the recorded commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -142,7 +144,7 @@ def spec_at(repo_dir: Path | str, commit: str) -> SubstrateSpec:
         raise EvotrainError(f"{source}: cannot parse: {type(exc).__name__}") from exc
 
 
-def _blob_sha(path: Path) -> tuple[bool, str]:
+def blob_sha(path: Path) -> tuple[bool, str]:
     """(is_symlink, git blob sha1) of a file on disk, as git would hash it."""
     if path.is_symlink():
         data, link = os.readlink(path).encode(), True
@@ -151,7 +153,7 @@ def _blob_sha(path: Path) -> tuple[bool, str]:
     return link, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def _committed_files(repo_dir: Path, commit: str) -> dict[str, tuple[bool, str]]:
+def committed_files(repo_dir: Path, commit: str) -> dict[str, tuple[bool, str]]:
     out = _git().execute(["git", f"--git-dir={repo_dir}", "ls-tree", "-r", "-z", commit])
     files: dict[str, tuple[bool, str]] = {}
     for entry in filter(None, out.split("\0")):
@@ -186,7 +188,7 @@ def verify_frozen(
 ) -> list[str]:
     """Frozen paths whose content differs from `commit` ("modified:", "deleted:", "added:" + path)."""
     box, repo = Path(sandbox), Path(repo_dir)
-    committed = {p: v for p, v in _committed_files(repo, commit).items() if matches_any(p, patterns)}
+    committed = {p: v for p, v in committed_files(repo, commit).items() if matches_any(p, patterns)}
     on_disk = {p for p in _disk_files(box) if matches_any(p, patterns)}
     changes: list[str] = []
     for path in sorted(set(committed) | on_disk):
@@ -194,15 +196,45 @@ def verify_frozen(
             changes.append(f"deleted: {path}")
         elif path not in committed:
             changes.append(f"added: {path}")
-        elif _blob_sha(box / path) != committed[path]:
+        elif blob_sha(box / path) != committed[path]:
             changes.append(f"modified: {path}")
     return changes
 
 
+# Never part of a diff: job outputs and caches. Everything else is shown, ignore files notwithstanding.
+DIFF_EXCLUDES = [":(exclude)runs", ":(exclude,glob)**/__pycache__/**", ":(exclude).evotrain"]
+
+
 def sandbox_diff(sandbox: Path | str, commit: str) -> str:
-    """Unified diff of the sandbox (new files included, runtime outputs excluded) against `commit`."""
+    """Unified diff of the sandbox (every file, new ones included, outputs excluded) against `commit`.
+
+    `add -A -f` ignores any .gitignore a worker planted, `--text` any .gitattributes that would call a
+    file binary, and the index and new objects live in a throwaway folder so a worker's files never
+    grow the campaign's shared substrate repo.
+    """
     box = str(sandbox)
-    g = _git()
-    g.execute(["git", "-C", box, "add", "-A", "."])
-    return g.execute(["git", "-C", box, "diff", "--cached", "--no-color", "--no-ext-diff", commit],
-                     strip_newline_in_stdout=False)
+    common = sandbox_repo(Path(box))
+    with tempfile.TemporaryDirectory(prefix="evotrain-diff-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index"),
+               "GIT_OBJECT_DIRECTORY": str(Path(tmp) / "objects")}
+        (Path(tmp) / "objects" / "pack").mkdir(parents=True)
+        (Path(tmp) / "objects" / "info").mkdir()
+        if common is not None:
+            env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = str(common / "objects")
+        g = _git()
+        g.execute(["git", "-C", box, "read-tree", commit], env=env)
+        g.execute(["git", "-C", box, "add", "-A", "-f", "--", ".", *DIFF_EXCLUDES], env=env)
+        return g.execute(["git", "-C", box, "-c", "core.attributesFile=/dev/null", "diff", "--cached", "--no-color",
+                          "--no-ext-diff", "--no-textconv", "--text", commit], env=env, strip_newline_in_stdout=False)
+
+
+def sandbox_bytes(sandbox: Path | str) -> int:
+    """Bytes of every regular file in the sandbox (outputs included; .git and links not followed)."""
+    total = 0
+    for root, dirs, files in os.walk(sandbox, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(root, name))
+                total += st.st_size if not os.path.islink(os.path.join(root, name)) else 0
+    return total

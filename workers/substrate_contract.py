@@ -117,16 +117,17 @@ def matches_any(rel_path: str, patterns: list[str]) -> bool:
 def check_recipe_values(substrate_dir: Path, values: RecipeValues, source: str) -> None:
     """Run the substrate's validate command on `values` (written to a temp file outside the substrate):
     a recipe the substrate would refuse fails here, with its one-line message, before anything runs."""
-    import os
     import subprocess
     import tempfile
+
+    from evotrain.secrets import job_environment
 
     spec = load_spec(substrate_dir)
     with tempfile.TemporaryDirectory(prefix="evotrain-recipe-") as tmp:
         recipe = Path(tmp) / Path(spec.recipe_file).name
         recipe.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
         command = render_command(spec.validate_command, recipe=str(recipe), out=tmp, seed=0)
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env = job_environment({"OMP_NUM_THREADS": "1"}, home=tmp)  # frozen code, but still no secrets
         proc = subprocess.run(command, cwd=substrate_dir, env=env, capture_output=True, text=True, timeout=120,
                               check=False)
     if proc.returncode != 0:

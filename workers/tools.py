@@ -14,6 +14,7 @@ from pydantic import JsonValue
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text
 from evotrain.schemas.policy import Objective
+from evotrain.secrets import redact_secrets
 from llm.base import ToolCall, ToolResult
 from workers.checkpoint_choice import choose_checkpoint
 from workers.confinement import PathGuard, Refusal
@@ -37,6 +38,7 @@ from workers.trace import TraceWriter
 from workers.worker_state import Choice, WorkerState
 
 MAX_WRITE_CHARS = 1_000_000
+MAX_WORKER_WRITE_CHARS = 4_000_000  # everything one worker may write through tools (30 x 1 MB is refused)
 MAX_LIST_ENTRIES = 400
 MAX_RESULT_CHARS = 30_000
 
@@ -80,7 +82,7 @@ class SandboxTools:
             self.trace.emit("error", tool=call.name, args={"call_id": call.id}, ok=False,
                             detail=f"{type(exc).__name__}: {exc}")
             return ToolResult(call_id=call.id, name=call.name, ok=False,
-                              content=f"internal error: {type(exc).__name__}: {exc}")
+                              content=redact_secrets(f"internal error: {type(exc).__name__}: {exc}"))
         return self._result(call, True, content)
 
     def _invalid(self, call: ToolCall, reason: str) -> ToolResult:
@@ -91,7 +93,7 @@ class SandboxTools:
         return ToolResult(call_id=call.id, name=call.name, ok=False, content=f"invalid tool call: {reason}")
 
     def _result(self, call: ToolCall, ok: bool, content: str) -> ToolResult:
-        content = content[:MAX_RESULT_CHARS]
+        content = redact_secrets(content)[:MAX_RESULT_CHARS]  # nothing secret goes back to a model
         self.trace.emit("tool_result", tool=call.name, args={"call_id": call.id}, ok=ok, detail=content)
         return ToolResult(call_id=call.id, name=call.name, ok=ok, content=content)
 
@@ -100,7 +102,7 @@ class SandboxTools:
             case "list_files", ListFilesArgs():
                 return self._list(args.path)
             case "read_file", ReadFileArgs():
-                return self._read(args.path, args.max_chars)
+                return self._read(args.path, args.max_chars, args.offset)
             case "write_file", WriteFileArgs():
                 return self._write(args.path, args.content)
             case "patch_file", PatchFileArgs():
@@ -144,20 +146,26 @@ class SandboxTools:
                     return "\n".join([*entries, f"... (truncated at {MAX_LIST_ENTRIES} entries)"])
         return "\n".join(entries) or "(empty)"
 
-    def _read(self, path: str, max_chars: int) -> str:
+    def _read(self, path: str, max_chars: int, offset: int = 0) -> str:
         rel, full = self.guard.resolve(path)
         if not full.is_file():
             raise ToolFailure(f"{rel}: not a file")
         text = full.read_bytes().decode("utf-8", errors="replace")
-        if len(text) > max_chars:
-            return text[:max_chars] + f"\n... (truncated, {len(text)} chars in total)"
-        return text
+        page = text[offset: offset + max_chars]
+        if offset + len(page) < len(text):
+            return page + (f"\n... (truncated at char {offset + len(page)} of {len(text)}; "
+                           f"read on with offset={offset + len(page)})")
+        return page
 
     def _write(self, path: str, content: str) -> str:
         rel, full = self.guard.resolve(path, write=True)
         if len(content) > MAX_WRITE_CHARS:
             raise ToolFailure(f"{rel}: content too large ({len(content)} > {MAX_WRITE_CHARS} chars)")
+        if self.state.bytes_written + len(content) > MAX_WORKER_WRITE_CHARS:
+            raise ToolFailure(f"{rel}: write quota spent ({self.state.bytes_written} of {MAX_WORKER_WRITE_CHARS} "
+                              "chars written by this worker's tools)")
         atomic_write_text(full, content)
+        self.state.bytes_written += len(content)
         return f"wrote {rel} ({len(content)} chars)"
 
     def _patch(self, args: PatchFileArgs) -> str:

@@ -14,6 +14,7 @@ from pydantic import JsonValue, ValidationError
 
 from evotrain.io import append_jsonl
 from evotrain.schemas.trace import TraceEvent, TraceKind
+from evotrain.secrets import redact_secrets
 
 MAX_DETAIL_CHARS = 4000
 
@@ -35,8 +36,8 @@ def read_trace(path: Path | str) -> list[TraceEvent]:
 
 
 def _jsonable(args: dict[str, object]) -> dict[str, JsonValue]:
-    # round-trip through JSON so anything an agent sent is stored as plain JSON values
-    return json.loads(json.dumps(args, default=str))
+    # round-trip through JSON so anything an agent sent is stored as plain JSON values, secrets redacted
+    return json.loads(redact_secrets(json.dumps(args, default=str)))
 
 
 class TraceWriter:
@@ -66,7 +67,7 @@ class TraceWriter:
             tool=tool,
             args=_jsonable(args or {}),
             ok=ok,
-            detail=detail[:MAX_DETAIL_CHARS],
+            detail=redact_secrets(detail)[:MAX_DETAIL_CHARS],
         )
         append_jsonl(self.path, event.model_dump_json())
         self._seq += 1

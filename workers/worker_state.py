@@ -27,6 +27,7 @@ class JobRecord:
     results: RunResults | None = None
     failure: Failure | None = None
     accounted: bool = False  # CPU-seconds added to the cost once the job ended
+    judged: bool = False  # dev scores came from the frozen judge, not from the run itself
 
 
 @dataclass
@@ -46,6 +47,7 @@ class WorkerState:
     consecutive_invalid: int = 0
     invalid_total: int = 0
     refusals: int = 0
+    bytes_written: int = 0  # chars written through write/patch tools (a per-worker quota)
     finished: Choice | None = None
 
     def fail(self, mode: FailureMode, message: str) -> Failure:

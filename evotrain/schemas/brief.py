@@ -32,6 +32,9 @@ class Brief(Artifact):
     budget: WorkerBudget = Field(default_factory=WorkerBudget)
     sandbox: str  # absolute path of the worker's fork
     substrate_commit: str = ""
+    # Recipe keys the constitution freezes (globs, e.g. seed, dev_items, base_checkpoint): the worker's
+    # recipe must keep the standing values; checked at validation, launch and collection.
+    frozen_recipe_keys: list[str] = Field(default_factory=list)
 
     @property
     def axis_name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -54,6 +55,16 @@ def set_path(values: RecipeValues, key: str, new: RecipeValue) -> RecipeValues:
     inner[rest] = float(new)  # type: ignore[arg-type]  # nested maps are name->weight
     out[head] = inner
     return out
+
+
+def is_frozen_key(key: str, patterns: list[str]) -> bool:
+    """True if a (dotted) recipe key is frozen by one of the constitution's glob patterns."""
+    return any(fnmatch(key, pat) or fnmatch(key.split(".")[0], pat) for pat in patterns)
+
+
+def frozen_key_changes(standing: RecipeValues, recipe: RecipeValues, patterns: list[str]) -> list[KeyChange]:
+    """The changes of `recipe` against `standing` that touch a frozen key (empty: allowed)."""
+    return [c for c in diff_values(standing, recipe) if is_frozen_key(c.key, patterns)]
 
 
 def diff_values(old: RecipeValues, new: RecipeValues) -> list[KeyChange]:

@@ -79,6 +79,7 @@ class Manifest(Artifact):
     chosen_step: int | None = None
     chosen_adapter: str | None = None  # absolute path of the chosen adapter directory
     dev_score: float | None = None  # overall dev of the chosen checkpoint
+    scores_judged: bool = False  # dev scores from the substrate's frozen judge (else the run's own telemetry)
     failures: list[Failure] = Field(default_factory=list)
     cost: Cost = Field(default_factory=Cost)
     wall_time_s: float = 0.0

@@ -24,6 +24,11 @@ class CheckpointEval(Artifact):
     n_items: int
 
 
+class SavedCheckpoint(Artifact):
+    step: int
+    adapter_dir: str  # relative to the results file's directory
+
+
 class RunResults(Artifact):
     schema_version: int = 1
     substrate: str
@@ -35,7 +40,9 @@ class RunResults(Artifact):
     loss_curve: list[LossPoint]
     final_loss: float | None
     nan_loss: bool = False
-    checkpoints: list[CheckpointEval]
+    # Scores a job reports about itself are telemetry: in a campaign they are replaced by the judge's.
+    checkpoints: list[CheckpointEval] = Field(default_factory=list)
+    saved: list[SavedCheckpoint] = Field(default_factory=list)  # every adapter the run saved
     device: str = "cpu"
 
 
@@ -49,3 +56,16 @@ class EvalReport(Artifact):
     n_by_family: dict[str, int] = Field(default_factory=dict)
     items_sha256: str = ""
     adapter_dir: str = ""
+
+
+class JudgeReport(Artifact):
+    """What a substrate's frozen judge writes: every saved checkpoint of one run scored on the dev split.
+
+    Computed by frozen code from a verified checkout of the substrate, in a separate isolated process
+    that reads only the run's saved adapters: the only dev scores a campaign trusts.
+    """
+
+    schema_version: int = 1
+    checkpoints: list[CheckpointEval]
+    items_sha256: str = ""
+    eval_seconds: float = 0.0

@@ -55,8 +55,20 @@ class SubmissionPayload(Artifact):
     message: str = ""
 
 
-AuditPayload = Annotated[PolicyChangePayload | SubmissionPayload, Field(discriminator="kind")]
-AuditKind = Literal["policy_change", "submission"]
+class ManifestPayload(Artifact):
+    """A worker's manifest as the orchestrator received it: later changes to the file are tampering."""
+
+    kind: Literal["manifest"] = "manifest"
+    candidate: str  # "r001/w03"
+    round: int
+    manifest_path: str
+    manifest_sha256: str
+    status: str
+    note: str = ""
+
+
+AuditPayload = Annotated[PolicyChangePayload | SubmissionPayload | ManifestPayload, Field(discriminator="kind")]
+AuditKind = Literal["policy_change", "submission", "manifest"]
 
 
 class AuditEntry(Artifact):
@@ -102,7 +114,7 @@ class AuditLog:
         self.head_path = self.path.with_name(self.path.stem + ".head.json")
         self._lock = FileLock(str(self.path.with_name(self.path.name + ".lock")))
 
-    def append(self, payload: PolicyChangePayload | SubmissionPayload) -> AuditEntry:
+    def append(self, payload: PolicyChangePayload | SubmissionPayload | ManifestPayload) -> AuditEntry:
         """Append one entry (refuses to extend a log that no longer verifies)."""
         with self._lock:
             check = self.verify()

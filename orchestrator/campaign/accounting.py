@@ -8,15 +8,16 @@ executor's job table and the leaderboard's evaluation records.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from evotrain.io import atomic_write_text
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.common import Artifact
-from evotrain.schemas.manifest import Manifest
+from evotrain.schemas.manifest import Cost, Manifest
 from orchestrator.config import Limits
 from orchestrator.leaderboard.base import LeaderboardScore
 from workers.executors.job_files import JobTable
@@ -75,7 +76,39 @@ def all_manifests(paths: CampaignPaths) -> list[Manifest]:
     return out
 
 
-def _totals(ms: list[Manifest], wall_s: float) -> UsageTotals:
+class ManifestCost(BaseModel):
+    """The manifest fields budgets read; the rest (diffs, checkpoints, rationale) is skipped unparsed."""
+
+    model_config = ConfigDict(extra="ignore")
+    round: int
+    cost: Cost = Field(default_factory=Cost)
+    wall_time_s: float = 0.0
+
+
+# Manifests are written once, atomically: parse each one once per process, not on every budget check.
+# Every worker checks the campaign budget before it starts, so re-reading all manifests there made a
+# campaign's accounting O(candidates²) (docs/BENCHMARKS.md, issue #17). Keyed by (mtime_ns, size).
+_COSTS: dict[Path, tuple[tuple[int, int], ManifestCost]] = {}
+_COSTS_LOCK = threading.Lock()
+
+
+def manifest_costs(paths: CampaignPaths, round_no: int | None = None) -> list[ManifestCost]:
+    pattern = "r*/manifests/*.json" if round_no is None else f"{paths.round_state(round_no).name}/manifests/*.json"
+    out: list[ManifestCost] = []
+    for p in sorted(paths.rounds.glob(pattern)):
+        st = p.stat()
+        key = (st.st_mtime_ns, st.st_size)
+        with _COSTS_LOCK:
+            hit = _COSTS.get(p)
+        if hit is None or hit[0] != key:
+            hit = (key, ManifestCost.model_validate_json(p.read_bytes()))
+            with _COSTS_LOCK:
+                _COSTS[p] = hit
+        out.append(hit[1])
+    return out
+
+
+def _totals(ms: list[ManifestCost], wall_s: float) -> UsageTotals:
     return UsageTotals(
         tokens=sum(m.cost.input_tokens + m.cost.output_tokens for m in ms),
         dollars=sum(m.cost.dollars for m in ms),
@@ -85,12 +118,12 @@ def _totals(ms: list[Manifest], wall_s: float) -> UsageTotals:
 
 
 def usage(paths: CampaignPaths) -> UsageTotals:
-    return _totals(all_manifests(paths), load_sessions(paths).wall_s)
+    return _totals(manifest_costs(paths), load_sessions(paths).wall_s)
 
 
 def round_usage(paths: CampaignPaths, round_no: int) -> UsageTotals:
     """One round's tokens, dollars and compute (its wall clock is the sum of its workers' wall times)."""
-    ms = [m for m in all_manifests(paths) if m.round == round_no]
+    ms = manifest_costs(paths, round_no)
     return _totals(ms, max((m.wall_time_s for m in ms), default=0.0))
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Protocol, TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from langgraph.types import Overwrite, Send
 
 from evotrain.paths import candidate_label
 
@@ -77,7 +77,9 @@ def build_graph(steps: CampaignSteps, max_parallel_workers: int) -> StateGraph:
         return "finish" if state.get("stop_reason") else "next_round"
 
     def next_round(state: CampaignState) -> CampaignState:
-        return {"round": state["round"] + 1}
+        # finished_workers holds one round: kept campaign-long, every checkpoint carried every candidate
+        # so far (checkpoint bytes O(N·R²) over a campaign; docs/BENCHMARKS.md, issue #17)
+        return {"round": state["round"] + 1, "finished_workers": Overwrite([])}  # type: ignore[typeddict-item]
 
     def finish(state: CampaignState) -> CampaignState:
         steps.finish(state["round"], state.get("stop_reason") or "completed")

@@ -17,6 +17,7 @@ from orchestrator.campaign.summary import CampaignSummary
 from orchestrator.config import CampaignConfig, CampaignRecord, resolve_under
 from orchestrator.meta import constitution, policy_store
 from workers.executors.base import Executor
+from workers.isolation import resolve_mode
 from workers.substrate_contract import check_recipe_values, load_spec
 
 
@@ -39,6 +40,8 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
                                          const.rules, overrides=cfg.recipe_overrides,
                                          min_active=cfg.workers_per_round - 1)
     check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
+    # an LLM worker never runs unconfined unless the user said so: refused here, before anything is written
+    resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted", allow_unisolated=cfg.allow_unisolated)
     record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
                             constitution=constitution.record(const_dir), created_at=time.time())
     write_model(paths.config, record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Literal
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
@@ -23,6 +24,7 @@ from orchestrator.campaign import accounting
 from orchestrator.campaign.faults import fault_point
 from orchestrator.campaign.summary import write_summary
 from orchestrator.collect.collector import collect_round
+from orchestrator.collect.evidence import record_manifest, verify_round_manifests
 from orchestrator.config import CampaignRecord, ForkRecord
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore
 from orchestrator.meta import constitution, policy_store
@@ -31,9 +33,12 @@ from orchestrator.plan import plan_round
 from workers.agents.factory import make_agent
 from workers.executors.base import Executor
 from workers.executors.factory import make_executor
+from workers.isolation import resolve_mode
+from workers.judge import judge_dirs
 from workers.loop import run_worker
 from workers.sandbox import create_sandbox, fork_substrate
 from workers.substrate_contract import load_spec
+from workers.verified_checkout import verified_checkout
 
 log = logging.getLogger("evotrain.campaign")
 
@@ -66,6 +71,7 @@ class Campaign:
         self._constitution = constitution.load(record.constitution.directory)
         self._executor: Executor | None = None
         self._board: Leaderboard | None = None
+        self._isolation: Literal["bwrap", "none"] | None = None
         self._lock = threading.Lock()
 
     # --- shared resources, created lazily (one per orchestrator process) -----------------------
@@ -85,8 +91,25 @@ class Campaign:
             if self._board is None:
                 from orchestrator.leaderboard.factory import open_leaderboard
 
-                self._board = open_leaderboard(self.config.leaderboard, self.paths, self.substrate_dir)
+                checkout = self.judge_checkout()  # scores come from the recorded commit, verified each time
+                self._board = open_leaderboard(self.config.leaderboard, self.paths, checkout,
+                                               verify_substrate=self.judge_checkout,
+                                               isolated=self.isolation == "bwrap")
             return self._board
+
+    def judge_checkout(self) -> Path:
+        """The read-only checkout of the forked substrate commit, re-verified by hash on every call."""
+        repo = self.paths.substrate_repo
+        return verified_checkout(repo, self.fork_ref.commit, judge_dirs(repo)[0])
+
+    @property
+    def isolation(self) -> Literal["bwrap", "none"]:
+        """How workers' code runs: resolved once per process (an LLM worker never runs unconfined unasked)."""
+        if self._isolation is None:
+            llm = self.config.agents.worker.kind != "scripted"
+            self._isolation = resolve_mode(self.config.isolation, llm_agent=llm,
+                                           allow_unisolated=self.config.allow_unisolated)
+        return self._isolation
 
     def _verify_constitution(self) -> None:
         constitution.verify(self.record.constitution)
@@ -137,7 +160,7 @@ class Campaign:
         policy = self.policy(round_no)
         briefs = plan_round(
             policy, self.paths, round_no, self.config.workers_per_round, self.config.seed,
-            self.config.worker_budget, self.fork_ref.commit,
+            self.config.worker_budget, self.fork_ref.commit, self._constitution.rules.frozen_recipe_keys,
         )
         constitution.check_round_shape(len(briefs), sum(b.is_baseline for b in briefs), self._constitution.rules)
         for b in briefs:
@@ -153,6 +176,7 @@ class Campaign:
 
     def fork(self, round_no: int) -> None:
         ref = self.fork_ref
+        self.judge_checkout()  # the recorded substrate commit is intact (hash-verified) before any fork
         for i, b in enumerate(self.briefs(round_no)):
             create_sandbox(self.paths.substrate_repo, ref.commit, Path(b.sandbox))
             if i == 0:
@@ -172,12 +196,16 @@ class Campaign:
                 m = run_worker(
                     brief, executor=self.executor, agent=agent, manifest_path=manifest_path,
                     trace_path=self.paths.trace(round_no, worker_id), repo_dir=self.paths.substrate_repo,
+                    isolation=self.isolation,
                 )
                 log.info("r%03d %s (%s): %s dev=%s", round_no, worker_id, m.axis, m.status, m.dev_score)
+        record_manifest(self.paths, round_no, worker_id)  # from here on, a change to the file is tampering
         self._done()
 
     def collect(self, round_no: int) -> None:
         self._verify_constitution()
+        for problem in verify_round_manifests(self.paths, round_no):
+            log.warning("r%03d evidence refused: %s", round_no, problem)
         board = _KillAfterSubmit(self.board, round_no)
         report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules)
         self._audit_submissions()

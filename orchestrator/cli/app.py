@@ -22,6 +22,7 @@ def _register() -> None:
     # Imported here so `evotrain --help` stays one import away from every group.
     from orchestrator.cli.audit import register_audit_commands
     from orchestrator.cli.campaign import campaign_app, demo
+    from orchestrator.cli.doctor import doctor
     from orchestrator.cli.policy import policy_app
     from orchestrator.cli.substrate import leaderboard_app, substrate_app
     from orchestrator.cli.worker import worker_app
@@ -32,6 +33,7 @@ def _register() -> None:
     app.add_typer(policy_app, name="policy", help="Inspect and diff rolling search policy versions.")
     app.add_typer(campaign_app, name="campaign", help="Start, resume, watch and stop campaigns.")
     app.command("demo", help="Run a whole offline campaign on the default substrate (the README's main job).")(demo)
+    app.command("doctor", help="Which job isolation is active here, and which optional backends are installed.")(doctor)
     register_audit_commands(app)  # report show, deadends, trajectory, dashboard, submit, audit
 
 

@@ -116,9 +116,13 @@ def start(
     config: Annotated[Path, typer.Argument(help="Campaign config YAML.")],
     root: RootOpt = Path("."),
     quiet: Annotated[bool, typer.Option(help="Plain progress lines instead of a live table.")] = False,
+    allow_unisolated: Annotated[bool, typer.Option(
+        "--allow-unisolated", help="Let LLM workers run unconfined where bubblewrap is unavailable.")] = False,
 ) -> None:
     """Start a new campaign from CONFIG and run it to the end."""
     cfg = load_config(config)
+    if allow_unisolated:
+        cfg = cfg.model_copy(update={"allow_unisolated": True})
     paths = create_campaign(root.resolve(), cfg)
     _setup_logging(paths)
     print_summary(_run_with_live(paths, cfg.rounds, resume=False, quiet=quiet))

@@ -12,6 +12,7 @@ from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import Brief
 from llm.base import AgentBackend
 from workers.executors.base import Executor
+from workers.isolation import resolve_mode
 from workers.loop import run_worker
 from workers.sandbox import create_sandbox, fork_substrate
 
@@ -59,8 +60,14 @@ def run(
     trace: Path | None = typer.Option(None, help="Trace JSONL path (default: the campaign layout)."),
     frozen: list[str] = typer.Option([], "--frozen", help="Extra frozen glob (the constitution's list)."),
     slots: int | None = typer.Option(None, help="CPU slots of the local executor (default: all cores)."),
+    isolation: str = typer.Option("auto", help="auto | bwrap | none: how the worker's jobs are confined."),
+    allow_unisolated: bool = typer.Option(False, "--allow-unisolated",
+                                          help="Let an LLM worker run unconfined where bwrap is unavailable."),
 ) -> None:
     """Run one worker: fork + sandbox if missing, agent loop, manifest. Exit 0 if the manifest is ok, 1 if not."""
+    if isolation not in ("auto", "bwrap", "none"):
+        raise EvotrainError(f"--isolation: '{isolation}' is not one of auto, bwrap, none")
+    mode = resolve_mode(isolation, llm_agent=agent != "scripted", allow_unisolated=allow_unisolated)  # type: ignore[arg-type]
     brief = read_model(brief_path, Brief)
     paths = CampaignPaths(root=root.resolve(), campaign=brief.campaign)
     brief = _prepare_sandbox(brief, paths, substrate)
@@ -74,6 +81,7 @@ def run(
         trace_path=trace_path,
         repo_dir=paths.substrate_repo,
         extra_frozen=list(frozen),
+        isolation=mode,
     )
     fatal = ", ".join(f"{f.mode.value}: {f.message}" for f in result.failures if f.fatal)
     score = f"dev {result.dev_score:.4f} @ step {result.chosen_step}" if result.dev_score is not None else "no score"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
@@ -67,9 +68,11 @@ class KaggleLeaderboard:
         return None  # Kaggle reveals the private leaderboard only when the competition closes
 
 
-def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir: Path) -> Leaderboard:
+def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir: Path,
+                     verify_substrate: Callable[[], object] | None = None, isolated: bool = False) -> Leaderboard:
     if cfg.kind == "kaggle":
         settings = KaggleSettings(competition=cfg.competition)
         return KaggleLeaderboard(paths.leaderboard, cfg.submissions_per_round, settings)
     spec = HiddenSplitSpec(n_public=cfg.split_items, n_private=cfg.split_items)
-    return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round, spec=spec)
+    return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round, spec=spec,
+                            verify_substrate=verify_substrate, isolated=isolated)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
@@ -23,7 +23,9 @@ from evotrain.errors import EvotrainError
 from evotrain.io import append_jsonl, read_model, write_model
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.results import EvalReport
+from evotrain.secrets import job_environment
 from orchestrator.leaderboard.base import LeaderboardScore, SubmissionBudgetExceeded
+from workers.isolation import JOB_HOME, Isolation, isolate
 from workers.substrate_contract import load_spec, render_command
 
 # real train.csv family counts (bit 1602, gravity 1597, unit 1594, cipher 1576, roman 1576, eq 1555)
@@ -78,7 +80,14 @@ class LocalLeaderboard:
         budget_per_round: int = 5,
         spec: HiddenSplitSpec | None = None,
         timeout_s: float = 900.0,
+        verify_substrate: Callable[[], object] | None = None,
+        isolated: bool = False,
     ) -> None:
+        # In a campaign `substrate_dir` is the verified read-only checkout of the recorded commit and
+        # `verify_substrate` re-hashes it before every scoring; `isolated` runs the frozen evaluator
+        # under bwrap, seeing only the checkout, the adapter and its items (read-only) and its report.
+        self.verify_substrate = verify_substrate
+        self.isolated = isolated
         self.substrate_dir = substrate_dir.resolve()
         self.folder = folder.resolve()
         self.budget_per_round = budget_per_round
@@ -113,16 +122,22 @@ class LocalLeaderboard:
                 "difficulty": json.dumps(self.spec.difficulty),
                 "items": str(self.split_file(half)),
             }
-            self._run(render_command(substrate.generate_command, **values), f"generate {half} split")
+            self._run(render_command(substrate.generate_command, **values), f"generate {half} split",
+                      writable=spec_file.parent, readonly=[])
         write_model(spec_file, self.spec)
 
     # -- scoring ------------------------------------------------------------------------------
-    def _run(self, command: list[str], what: str) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "EVOTRAIN_THREADS": "1"}
+    def _run(self, command: list[str], what: str, writable: Path, readonly: list[Path]) -> None:
+        if self.verify_substrate is not None:
+            self.verify_substrate()
+        threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "EVOTRAIN_THREADS": "1"}
+        env = job_environment(threads, home=JOB_HOME if self.isolated else str(writable), python_bin=None)
+        iso = Isolation(kind="bwrap" if self.isolated else "none", writable=[str(writable)],
+                        extra_readonly=[str(self.substrate_dir), *map(str, readonly)])
         try:
             proc = subprocess.run(
-                command, cwd=self.substrate_dir, env=env, capture_output=True, text=True,
-                timeout=self.timeout_s, check=False,
+                isolate(command, iso, str(self.substrate_dir)), cwd=self.substrate_dir, env=env,
+                capture_output=True, text=True, timeout=self.timeout_s, check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise EvotrainError(f"leaderboard: {what} timed out after {self.timeout_s:.0f}s") from exc
@@ -135,7 +150,8 @@ class LocalLeaderboard:
         report.parent.mkdir(parents=True, exist_ok=True)
         values = {"adapter": str(adapter_dir), "items": str(self.split_file(half)), "report": str(report)}
         command = render_command(load_spec(self.substrate_dir).evaluate_command, **values)
-        self._run(command, f"evaluate {half} half")
+        self._run(command, f"evaluate {half} half", writable=report.parent,
+                  readonly=[adapter_dir, self.split_file(half)])
         return read_model(report, EvalReport)
 
     def submit(

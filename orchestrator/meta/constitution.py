@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
-from evotrain.schemas.common import diff_values
+from evotrain.schemas.common import diff_values, is_frozen_key
 from evotrain.schemas.constitution import ConstitutionRecord, ConstitutionRules
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
@@ -91,7 +90,7 @@ def check_round_shape(n_workers: int, n_anchors: int, rules: ConstitutionRules) 
 
 
 def _frozen_key(key: str, rules: ConstitutionRules) -> bool:
-    return any(fnmatch(key, pat) or fnmatch(key.split(".")[0], pat) for pat in rules.frozen_recipe_keys)
+    return is_frozen_key(key, rules.frozen_recipe_keys)
 
 
 def enforce(old: Policy, new: Policy, report: RoundReport, rules: ConstitutionRules) -> list[str]:

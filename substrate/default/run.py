@@ -1,6 +1,10 @@
-"""Run one recipe: validate, build data, LoRA-train, evaluate every checkpoint on dev, write results.json.
+"""Run one recipe: validate, build data, LoRA-train, save checkpoints, write results.json.
 
-    python run.py --recipe recipe.yaml --out OUT [--seed N] [--smoke]
+    python run.py --recipe recipe.yaml --out OUT [--seed N] [--smoke] [--eval]
+
+The run does not score itself: dev scores come from the frozen judge (`judge.py`), run by evotrain
+in a separate isolated process from a verified checkout. `--eval` adds in-process dev scores to
+results.json as telemetry (for a quick look by hand; a campaign never trusts them).
 
 Bad recipe or missing base checkpoint: one line on stderr, exit 2, nothing written.
 """
@@ -24,7 +28,7 @@ from minitask.model import load_base, pick_device  # noqa: E402
 from minitask.recipe import Recipe, RecipeError, load_recipe, recipe_sha256, resolve_base  # noqa: E402
 from minitask.splits import DEV_DIFFICULTY, DEV_MIX, DEV_SEED, TRAIN_SEED_OFFSET  # noqa: E402
 
-from evotrain.schemas.results import CheckpointEval, LossPoint, RunResults  # noqa: E402
+from evotrain.schemas.results import CheckpointEval, LossPoint, RunResults, SavedCheckpoint  # noqa: E402
 
 SMOKE_STEPS = 5
 SMOKE_DEV_ITEMS = 24
@@ -51,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=None, help="overrides the recipe's seed")
     ap.add_argument("--smoke", action="store_true", help=f"<= {SMOKE_STEPS} steps and a tiny eval")
+    ap.add_argument("--eval", action="store_true", help="also score checkpoints in-process (telemetry only)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("EVOTRAIN_THREADS", "0")))
     return ap.parse_args(argv)
 
@@ -83,14 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     train_items = generate_items(
         recipe.num_train_examples, recipe.mixture(), recipe.seed + TRAIN_SEED_OFFSET, recipe.train_difficulty
     )
-    dev_items = generate_items(recipe.dev_items, DEV_MIX, DEV_SEED, DEV_DIFFICULTY)
+    dev_items = generate_items(recipe.dev_items, DEV_MIX, DEV_SEED, DEV_DIFFICULTY) if args.eval else []
     examples = [encode_puzzle(tok, p, recipe.trace_style) for p in train_items]
     out = args.out.resolve()
     checkpoints: list[CheckpointEval] = []
+    saved: list[SavedCheckpoint] = []
     eval_seconds = 0.0
 
     def on_save(step: int, ckpt: Path, model: torch.nn.Module) -> None:
         nonlocal eval_seconds
+        saved.append(SavedCheckpoint(step=step, adapter_dir=str(ckpt.relative_to(out))))
+        if not args.eval:
+            print(f"[save] step {step} {ckpt.relative_to(out)}", flush=True)
+            return
         t0 = time.perf_counter()
         result = score(model, tok, dev_items)
         eval_seconds += time.perf_counter() - t0
@@ -118,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         final_loss=outcome.loss_curve[-1][1] if outcome.loss_curve else None,
         nan_loss=outcome.nan_loss,
         checkpoints=checkpoints,
+        saved=saved,
         device=device.type,
     )
     atomic_write_text(out / "results.json", results.model_dump_json(indent=2) + "\n")

@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import Field
 
 from evotrain.schemas.common import Artifact
+from workers.isolation import Isolation
 
 
 class JobState(StrEnum):
@@ -43,6 +44,8 @@ class JobSpec(Artifact):
     memory: str | None = None  # a quantity (16Gi): Kubernetes request = limit, Ray `memory`; not enforced locally
     shm: str | None = None  # /dev/shm size (Kubernetes memory-backed emptyDir)
     image: str | None = None  # overrides the executor's image (Kubernetes)
+    # How the local/Ray wrapper confines the command (None: not confined; Kubernetes uses the pod spec).
+    isolation: Isolation | None = None
 
 
 class JobStatus(Artifact):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from pydantic import Field
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
+from evotrain.secrets import job_environment
 from workers.executors.base import JobSpec, JobState, JobStatus
+from workers.isolation import JOB_HOME
 
 # Job ids name a directory (and, mapped, a Kubernetes object), so keep them to a portable alphabet.
 JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -97,6 +100,12 @@ def kill_group(pgid: int, sig: int) -> None:
     """Signal a whole process group; a group that is already gone is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def host_base_env(spec: JobSpec) -> dict[str, str]:
+    """The allow-listed base environment of a job run on this host (never a copy of os.environ)."""
+    isolated = spec.isolation is not None and spec.isolation.kind != "none"
+    return job_environment({}, home=JOB_HOME if isolated else spec.cwd, python_bin=str(Path(sys.executable).parent))
 
 
 def job_env(spec: JobSpec, base: dict[str, str], gpu_ids: list[int] | None = None) -> dict[str, str]:

@@ -19,6 +19,7 @@ from types import FrameType
 
 from evotrain.io import write_model
 from workers.executors.job_files import TIMEOUT_EXIT_CODES, JobExit, JobFiles, kill_group, process_ref
+from workers.isolation import isolate
 
 # After the deadline's TERM, `timeout` waits this long before KILLing the whole group.
 KILL_AFTER_S = 5.0
@@ -52,7 +53,8 @@ def run(job_dir: Path, env: dict[str, str] | None = None, forward_signals: bool 
     if files.cancel.is_file() or term_seen:  # cancelled before it could start
         write_model(files.exit, JobExit(exit_code=-signal.SIGTERM, started_at=started, ended_at=time.time()))
         return -signal.SIGTERM
-    command = ["timeout", "--signal=TERM", f"--kill-after={KILL_AFTER_S:g}", f"{spec.timeout_s:g}s", *spec.command]
+    confined = isolate(spec.command, spec.isolation, spec.cwd)
+    command = ["timeout", "--signal=TERM", f"--kill-after={KILL_AFTER_S:g}", f"{spec.timeout_s:g}s", *confined]
     with open(files.log, "ab") as log:
         try:
             child = subprocess.Popen(

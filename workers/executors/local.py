@@ -27,6 +27,7 @@ from workers.executors.job_files import (
     JobTable,
     LaunchRecord,
     ProcessRef,
+    host_base_env,
     is_alive,
     job_env,
     kill_group,
@@ -153,7 +154,7 @@ class LocalExecutor:
         write_model(files.launch, LaunchRecord(launched_at=now, gpu_ids=gpu_ids))
         files.write_status(files.read_status().model_copy(
             update={"state": JobState.RUNNING, "started_at": now, "message": "starting"}))
-        env = job_env(spec, dict(os.environ), gpu_ids)  # always set: a CPU job sees no GPU ("")
+        env = job_env(spec, host_base_env(spec), gpu_ids)  # always set: a CPU job sees no GPU ("")
         with open(files.wrapper_log, "ab") as wlog:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "workers.executors.job_wrapper", str(files.dir.resolve())],

@@ -31,6 +31,7 @@ from workers.executors.job_files import (
     JobFiles,
     JobTable,
     ProcessRef,
+    host_base_env,
     is_alive,
     job_env,
     kill_group,
@@ -61,8 +62,11 @@ def _run_in_ray_worker(job_dir: str) -> int:
     from workers.executors.job_wrapper import run
 
     spec = JobFiles(Path(job_dir)).read_spec()
-    # Ray sets CUDA_VISIBLE_DEVICES for the GPUs it granted; keep it, pin the thread counts.
-    return run(Path(job_dir), env=job_env(spec, dict(os.environ)), forward_signals=False)
+    import ray
+
+    # The GPUs Ray granted this task (Ray's own CUDA_VISIBLE_DEVICES is not in the allow-listed base env).
+    gpu_ids = [int(i) for i in ray.get_gpu_ids()]
+    return run(Path(job_dir), env=job_env(spec, host_base_env(spec), gpu_ids), forward_signals=False)
 
 
 def _remote_fn() -> Any:
