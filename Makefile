@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test browser lint
+.PHONY: demo test install install-test browser isolation lint
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,10 +22,16 @@ install-test: $(BIN)/python
 browser:
 	@[ -x /usr/bin/chromium ] || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-demo: install
+# job isolation (bubblewrap, Debian's package; needs root): without it scripted workers still run,
+# unconfined, and LLM workers refuse to start unless --allow-unisolated (see `evotrain doctor`)
+isolation:
+	@[ -x /usr/bin/bwrap ] || (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) || \
+		echo "bubblewrap could not be installed: jobs will run unisolated (evotrain doctor)"
+
+demo: install isolation
 	$(BIN)/evotrain demo
 
-test: install-test browser
+test: install-test browser isolation
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
