@@ -248,3 +248,19 @@ def test_second_daemon_is_refused_with_the_holder(tmp_path: Path) -> None:
         holder.wait()
     with InstanceLock(tmp_path / "w" / "t" / "daemon.lock", "d"):  # freed when its holder died
         pass
+
+
+def test_nemotron_qlora_config_carries_the_seed_recipe_and_is_refused_until_the_contract_takes_data(
+        tmp_path: Path) -> None:
+    from orchestrator.cycle.config import REPO_ROOT
+    from orchestrator.cycle.fork import ensure_fork
+
+    config = load_config(REPO_ROOT / "orchestrator" / "cycle" / "configs" / "nemotron_qlora.yaml")
+    overrides = config.recipe_overrides
+    assert (overrides["lora_r"], overrides["lora_alpha"], overrides["batch_size"], overrides["grad_accum"]) == \
+        (32, 64, 4, 4)
+    assert overrides["learning_rate"] == 2e-4 and overrides["lr_scheduler"] == "cosine"
+    assert (config.gate.min_overall, config.gate.min_category) == (0.70, 0.30)
+    with pytest.raises(EvotrainError, match="cannot train on the cycle's data file yet"):
+        ensure_fork(config.substrate, tmp_path / "forks")
+    assert not (tmp_path / "forks").exists()

@@ -139,6 +139,7 @@ def build_cycle_app() -> typer.Typer:
             console.print(f"latest cycle {last.id}: " + ("complete" if last.finished else "unfinished"))
             for name, rec in last.stages.items():
                 extra = f" {rec.seconds:.1f}s" if rec.seconds is not None else ""
+                extra += f" (cpu {rec.cpu_seconds:.1f}s)" if rec.cpu_seconds is not None else ""
                 err = f" error: {rec.error}" if rec.error else ""
                 console.print(f"  {name:<9} {rec.status:<8} attempts={rec.attempts}{extra}{err}")
         console.print(f"daemon: {holder(paths.daemon_lock) or 'not running'}")

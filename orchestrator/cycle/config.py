@@ -135,25 +135,27 @@ class CycleConfig(Artifact):
 
 def embedded_default() -> CycleConfig:
     """The embedded substrate's cycle: puzzle families + targeted top-ups as training data, code
-    and diff examples from this repository, a drop folder; thresholds the tiny model can meet
-    (measured: docs/BENCHMARKS.md, "Continuous cycle"); small step counts so a cycle takes minutes."""
+    and diff examples from this repository, a drop folder; thresholds the tiny model meets and
+    small step counts (measured: docs/BENCHMARKS.md, "Continuous cycle")."""
     return CycleConfig(
         recipe_overrides={
-            # the campaign's measured improvements over the untuned baseline (docs/BENCHMARKS.md)
-            "learning_rate": 0.015, "warmup_steps": 8, "max_steps": 120, "save_steps": [120],
+            # the demo campaign's promoted changes over the untuned baseline (docs/BENCHMARKS.md);
+            # num_train_examples: run.py's own puzzles are replaced by the cycle's data (fork.py)
+            "learning_rate": 0.015, "warmup_steps": 8, "max_steps": 100, "save_steps": [100],
             "dev_items": 12, "num_train_examples": 16,
         },
         generators=[
             GeneratorConfig(kind="substrate", options={"n_per_family": 100}),
-            GeneratorConfig(kind="targeted", options={"n_per_category": 100}),
-            GeneratorConfig(kind="python-ast", options={"root": str(REPO_ROOT / "orchestrator"), "max_examples": 60}),
+            GeneratorConfig(kind="targeted", options={"n_per_category": 60}),
+            GeneratorConfig(kind="python-ast", options={"root": str(REPO_ROOT / "orchestrator"), "max_examples": 40}),
             GeneratorConfig(kind="git-diff", options={"repo": str(REPO_ROOT), "max_commits": 10}),
             GeneratorConfig(kind="jsonl", options={"folder": "inbox"}),
         ],
+        benchmark=BenchmarkConfig(n_items=180),
+        # measured first cycle (120 steps): overall 0.125, numeral_system 0.675, the rest 0.00-0.05
         gate=GateConfig(
-            min_overall=0.10, min_category=0.0,
-            category_min={"numeral_system": 0.40},
-            beat_champion_by=0.0, weak_below=0.15,
+            min_overall=0.08, min_category=0.0, category_min={"numeral_system": 0.40},
+            beat_champion_by=0.0, weak_below=0.10,
         ),
     )
 

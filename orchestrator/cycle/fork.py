@@ -44,6 +44,12 @@ def content_hash(substrate_dir: Path) -> str:
 def ensure_fork(substrate_dir: Path, forks_dir: Path) -> Path:
     """The fork folder for this substrate's current content (built if missing)."""
     spec = load_spec(substrate_dir)
+    if not (substrate_dir / "minitask").is_dir():  # the hook speaks the embedded substrate's train() signature
+        raise EvotrainError(
+            f"substrate {substrate_dir}: cannot train on the cycle's data file yet (the hook in "
+            "orchestrator/cycle/substrate_hook.py fits the embedded substrate only; needs a {train_data} "
+            "placeholder in run_command)"
+        )
     if not matches_any(TRAIN_FILE, spec.editable):
         raise EvotrainError(f"{substrate_dir}: {TRAIN_FILE} is not editable, the cycle cannot train on its data")
     if not (substrate_dir / TRAIN_FILE).is_file():

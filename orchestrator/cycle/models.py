@@ -102,6 +102,7 @@ class StageRecord(Artifact):
     started: str | None = None
     finished: str | None = None
     seconds: float | None = None
+    cpu_seconds: float | None = None  # this process + its finished children (the substrate jobs): load-independent
     error: str = ""
 
 

@@ -8,6 +8,7 @@ output, so finished stages (training, say) never run twice. One cycle at a time 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -24,6 +25,11 @@ StageHook = Callable[[str, str, StageContext], None]  # (stage, event: start|ski
 
 def paths_for(config: CycleConfig) -> CyclePaths:
     return CyclePaths(config.state_dir)
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def pending_cycle(paths: CyclePaths) -> CycleState | None:
@@ -52,7 +58,7 @@ def _run_stage(state: CycleState, stage: str, ctx: StageContext, hook: StageHook
     log_event(ctx.paths, state.id, stage, "start")
     if hook:
         hook(stage, "start", ctx)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu()
     try:
         output = STAGE_FUNCS[stage](ctx)
     except Exception as exc:
@@ -62,11 +68,11 @@ def _run_stage(state: CycleState, stage: str, ctx: StageContext, hook: StageHook
         log_event(ctx.paths, state.id, stage, "failed", error=message[:500])
         raise
     write_output(ctx, stage, output)
-    seconds = round(time.perf_counter() - t0, 2)
+    seconds, cpu = round(time.perf_counter() - t0, 2), round(_cpu() - cpu0, 2)
     state.stages[stage] = state.stages[stage].model_copy(update={"status": "done", "finished": now_iso(),
-                                                                 "seconds": seconds})
+                                                                 "seconds": seconds, "cpu_seconds": cpu})
     save_state(ctx.paths, state)
-    log_event(ctx.paths, state.id, stage, "finish", seconds=seconds)
+    log_event(ctx.paths, state.id, stage, "finish", seconds=seconds, cpu_seconds=cpu)
     if hook:
         hook(stage, "done", ctx)
     return state
