@@ -15,10 +15,21 @@ import anthropic
 from pydantic import BaseModel
 
 from llm.base import ToolCall, ToolResult, ToolSpec
-from llm.chat_base import CONTINUE_PROMPT, LLMBackendBase, ParsedReply, parse_arguments
+from llm.chat_base import LLMBackendBase, Outcome, ParsedReply, parse_arguments
 from llm.common import Secret, json_instructions, retry_feedback
 
 RESPOND_TOOL = "respond"
+# Messages API stop reasons -> outcome (llm/chat_base.py defines what each outcome does); an unknown
+# future stop reason is treated as a normal end of turn.
+STOP_OUTCOMES: dict[str, Outcome] = {
+    "end_turn": "ok",
+    "tool_use": "ok",
+    "stop_sequence": "ok",
+    "max_tokens": "truncated",
+    "pause_turn": "pause",
+    "refusal": "refused",
+    "model_context_window_exceeded": "overflow",
+}
 
 
 class AnthropicAgent(LLMBackendBase):
@@ -40,18 +51,14 @@ class AnthropicAgent(LLMBackendBase):
 
     # ------------------------------------------------------------ conversation
 
-    def _reset_conversation(self, system: str, user: str, tools: list[ToolSpec]) -> None:
+    def _reset_conversation(self, system: str, tools: list[ToolSpec]) -> None:
         self._system = system
         self._tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools]
-        self._messages = [{"role": "user", "content": user}]
 
-    def _last_is_user(self) -> bool:
-        return self._messages[-1]["role"] == "user"
+    def _text_native(self, text: str) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": [{"type": "text", "text": text}]}]
 
-    def _add_continue(self) -> None:
-        self._messages.append({"role": "user", "content": CONTINUE_PROMPT})
-
-    def _add_tool_results(self, pending: list[ToolCall], results: dict[str, ToolResult]) -> None:
+    def _results_native(self, pending: list[ToolCall], results: dict[str, ToolResult]) -> list[dict[str, Any]]:
         # Every tool_use needs a tool_result in the very next user message, or the API rejects it.
         blocks = []
         for call in pending:
@@ -62,12 +69,13 @@ class AnthropicAgent(LLMBackendBase):
             if not ok:
                 block["is_error"] = True
             blocks.append(block)
-        self._messages.append({"role": "user", "content": blocks})
+        return [{"role": "user", "content": blocks}]
 
-    def _add_assistant(self, response: Any) -> None:
-        self._messages.append({"role": "assistant", "content": _assistant_blocks(response)})
+    def _assistant_native(self, response: Any) -> list[dict[str, Any]]:
+        return [{"role": "assistant", "content": _assistant_blocks(response)}]
 
-    def _request(self, messages: list[dict[str, Any]], system: str, **extra: Any) -> dict[str, Any]:
+    def _request(self, messages: list[dict[str, Any]], system: str | list[dict[str, Any]],
+                 **extra: Any) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.config.max_tokens_per_call,
@@ -81,8 +89,27 @@ class AnthropicAgent(LLMBackendBase):
         return request
 
     def _step_request(self) -> dict[str, Any]:
-        extra = {"tools": self._tools} if self._tools else {}
-        return self._request(list(self._messages), self._system, **extra)
+        """Cache breakpoints (at most 4): the tools, the system prompt, the brief+summary head (stable
+        until the next compaction) and the newest tool results (the conversation prefix for the next turn)."""
+        cache = self.config.prompt_cache
+        mark = {"cache_control": {"type": "ephemeral"}} if cache else {}
+        tools = [dict(t) for t in self._tools]
+        if tools and cache:
+            tools[-1] = {**tools[-1], **mark}
+        system: str | list[dict[str, Any]] = [{"type": "text", "text": self._system, **mark}] if cache else self._system
+        head = {"role": "user", "content": [{"type": "text", "text": self.conv.head(), **mark}]}
+        messages: list[dict[str, Any]] = [head]
+        for ex in self.conv.exchanges:
+            # copies: cache marks and the note are per request, never stored in the conversation
+            messages += [{**m, "content": list(m["content"])} for m in [*ex.assistant, *ex.follow]]
+        last = messages[-1]
+        if last["role"] == "user":
+            if cache and len(messages) > 1:
+                last["content"][-1] = {**last["content"][-1], **mark}
+            if self.conv.note:
+                last["content"].append({"type": "text", "text": self.conv.note})
+        extra = {"tools": tools} if tools else {}
+        return self._request(messages, system, **extra)
 
     def _send(self, request: dict[str, Any]) -> Any:
         return self._client.messages.create(**request)
@@ -103,24 +130,25 @@ class AnthropicAgent(LLMBackendBase):
                 if block.name == RESPOND_TOOL and answer is None:
                     answer = block.input
         stop_reason = response.stop_reason or ""
-        if stop_reason == "max_tokens" and calls and calls[-1].parse_error is None:
+        outcome = STOP_OUTCOMES.get(stop_reason, "ok")
+        if outcome == "truncated" and calls and calls[-1].parse_error is None:
             # The last tool call may have been cut off mid-arguments: never run a truncated call.
             calls[-1] = calls[-1].model_copy(
                 update={"parse_error": "tool call cut off at max_tokens_per_call; arguments may be incomplete"}
             )
         usage = response.usage
-        input_tokens = (
-            int(usage.input_tokens)
-            + int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
-            + int(getattr(usage, "cache_read_input_tokens", 0) or 0)
-        )
+        read = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
+        written = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
         return ParsedReply(
             text="".join(texts),
             tool_calls=calls,
             stop_reason=stop_reason,
-            input_tokens=input_tokens,
+            input_tokens=int(usage.input_tokens) + read + written,
             output_tokens=int(usage.output_tokens),
             json_answer=answer,
+            cached_tokens=read,
+            cache_write_tokens=written,
+            outcome=outcome,
         )
 
     # ------------------------------------------------------------ complete_json

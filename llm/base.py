@@ -38,10 +38,22 @@ class ToolResult(Artifact):
 
 
 class Usage(Artifact):
-    input_tokens: int = 0
+    input_tokens: int = 0  # every input token, cached or not
     output_tokens: int = 0
     dollars: float = 0.0
     calls: int = 0
+    cached_input_tokens: int = 0  # of input_tokens: read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of input_tokens: written to the prompt cache (Anthropic)
+
+    def plus(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            dollars=self.dollars + other.dollars,
+            calls=self.calls + other.calls,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
 
 
 class AgentTurn(Artifact):
@@ -53,6 +65,14 @@ class AgentTurn(Artifact):
 
 class AgentError(Exception):
     """The backend failed for good (retries exhausted, malformed output past the retry limit)."""
+
+
+class ModelRefused(AgentError):
+    """The provider ended the turn with a refusal / content filter: the conversation cannot go on."""
+
+
+class ContextOverflow(AgentError):
+    """The request no longer fits the model's context window, even after compaction."""
 
 
 class BudgetExceeded(Exception):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from evotrain.errors import EvotrainError
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.common import Artifact
-from llm.base import AgentError, BudgetExceeded, Usage
+from llm.base import AgentError, BudgetExceeded, ContextOverflow, Usage
 from llm.pricing import ModelPrice
 
 T = TypeVar("T")
@@ -91,7 +91,7 @@ class LLMBudget(Artifact):
     """What one backend instance may spend over its lifetime."""
 
     max_tokens: int = Field(ge=0)  # input + output tokens
-    max_dollars: float = Field(ge=0)
+    max_dollars: float | None = Field(default=None, ge=0)  # None: no dollar cap (tokens still counted)
 
     @classmethod
     def from_worker_budget(cls, budget: WorkerBudget) -> LLMBudget:
@@ -125,27 +125,27 @@ class BudgetMeter:
                 f"token budget: {self.spent.input_tokens + self.spent.output_tokens} used + up to "
                 f"{est_in + self.max_output_tokens} for the next call > {self.budget.max_tokens}"
             )
+        cap = self.budget.max_dollars
+        # worst case prices every input token as uncached: caching only ever makes a call cheaper
         worst_dollars = self.spent.dollars + self.price.cost(est_in, self.max_output_tokens)
-        if worst_dollars > self.budget.max_dollars:
+        if cap is not None and worst_dollars > cap:
             raise BudgetExceeded(
                 f"dollar budget: ${self.spent.dollars:.4f} used + up to "
-                f"${worst_dollars - self.spent.dollars:.4f} for the next call > ${self.budget.max_dollars:.4f}"
+                f"${worst_dollars - self.spent.dollars:.4f} for the next call > ${cap:.4f}"
             )
 
-    def charge(self, input_tokens: int, output_tokens: int, request_chars: int) -> Usage:
+    def charge(self, input_tokens: int, output_tokens: int, request_chars: int, cached_tokens: int = 0,
+               cache_write_tokens: int = 0) -> Usage:
         """Record one call's real usage; return that call's Usage (tokens, dollars, calls=1)."""
         call = Usage(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            dollars=self.price.cost(input_tokens, output_tokens),
+            dollars=self.price.cost(input_tokens, output_tokens, cached_tokens, cache_write_tokens),
             calls=1,
+            cached_input_tokens=cached_tokens,
+            cache_write_tokens=cache_write_tokens,
         )
-        self.spent = Usage(
-            input_tokens=self.spent.input_tokens + call.input_tokens,
-            output_tokens=self.spent.output_tokens + call.output_tokens,
-            dollars=self.spent.dollars + call.dollars,
-            calls=self.spent.calls + 1,
-        )
+        self.spent = self.spent.plus(call)
         if input_tokens > 0 and request_chars > 0:
             self.tokens_per_char = input_tokens / request_chars
         return call
@@ -175,11 +175,18 @@ class RetryPolicy(Artifact):
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})  # plus every 5xx (500, 502, 503, 504, 529)
 
 
+# HTTP 400 texts of a request over the context window: Anthropic "prompt is too long: N tokens > M",
+# OpenAI `context_length_exceeded`, vLLM "maximum context length is N tokens".
+_CONTEXT_OVERFLOW = re.compile(r"prompt is too long|context_length_exceeded|maximum context length|context window",
+                               re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class CallFailure:
     transient: bool
     message: str  # one line, redacted
     retry_after: float | None = None
+    context_overflow: bool = False
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -213,7 +220,8 @@ def classify_sdk_error(exc: BaseException, sdk: Any, secrets: Iterable[Secret]) 
         message = _api_error_message(exc)
         text = one_line(redact(f"HTTP {status} {type(exc).__name__}: {message}", secrets))
         transient = status in TRANSIENT_STATUSES or status >= 500
-        return CallFailure(transient, text, _retry_after(getattr(exc.response, "headers", None)))
+        overflow = status in (400, 413) and bool(_CONTEXT_OVERFLOW.search(f"{message} {getattr(exc, 'code', '')}"))
+        return CallFailure(transient, text, _retry_after(getattr(exc.response, "headers", None)), overflow)
     if isinstance(exc, sdk.APIConnectionError):  # includes APITimeoutError
         return CallFailure(True, one_line(redact(f"{type(exc).__name__}: {exc}", secrets)))
     return None
@@ -245,6 +253,8 @@ def call_with_retries(
                 raise AgentError(
                     one_line(redact(f"{label}: unexpected {type(exc).__name__}: {exc}", secrets))
                 ) from None
+            if failure.context_overflow:
+                raise ContextOverflow(f"{label}: {failure.message}") from None
             if not failure.transient:
                 raise AgentError(f"{label}: {failure.message}") from None
             if attempt >= policy.max_retries:

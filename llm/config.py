@@ -12,6 +12,7 @@ from evotrain.errors import first_validation_error
 from evotrain.io import read_model
 from evotrain.schemas.common import Artifact
 from llm.common import AgentConfigError, RetryPolicy
+from llm.context import ContextPolicy
 from llm.pricing import PriceTable
 
 AgentKind = Literal["scripted", "anthropic", "openai"]
@@ -39,6 +40,11 @@ class AgentConfig(Artifact):
     temperature: float | None = Field(default=None, ge=0, le=2)  # None: the server's default
     max_tokens_param: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"  # openai
     json_mode: Literal["json_schema", "json_object", "prompt"] = "json_schema"  # openai complete_json
+    # openai: "responses" (api.openai.com; reasoning items carried between turns) or "chat" (Chat
+    # Completions: any OpenAI-compatible server such as vLLM)
+    openai_api: Literal["chat", "responses"] = "chat"
+    prompt_cache: bool = True  # anthropic: cache_control on tools, system and the stable prefix
+    context: ContextPolicy = Field(default_factory=ContextPolicy)  # what is re-sent each turn
     prices: PriceTable = Field(default_factory=PriceTable)
 
     @field_validator("api_key_env")

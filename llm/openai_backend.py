@@ -16,10 +16,18 @@ import openai
 from pydantic import BaseModel
 
 from llm.base import AgentError, ToolCall, ToolResult, ToolSpec
-from llm.chat_base import CONTINUE_PROMPT, LLMBackendBase, ParsedReply, parse_arguments
+from llm.chat_base import LLMBackendBase, Outcome, ParsedReply, parse_arguments
 from llm.common import Secret, json_instructions, retry_feedback
 
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
+# Chat Completions finish reasons -> outcome (llm/chat_base.py defines what each outcome does).
+FINISH_OUTCOMES: dict[str, Outcome] = {
+    "stop": "ok",
+    "tool_calls": "ok",
+    "function_call": "ok",  # legacy name of tool_calls
+    "length": "truncated",
+    "content_filter": "refused",
+}
 
 
 class OpenAIAgent(LLMBackendBase):
@@ -38,7 +46,8 @@ class OpenAIAgent(LLMBackendBase):
 
     # ------------------------------------------------------------ conversation
 
-    def _reset_conversation(self, system: str, user: str, tools: list[ToolSpec]) -> None:
+    def _reset_conversation(self, system: str, tools: list[ToolSpec]) -> None:
+        self._system = system
         self._tools = [
             {
                 "type": "function",
@@ -46,29 +55,27 @@ class OpenAIAgent(LLMBackendBase):
             }
             for t in tools
         ]
-        self._messages = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
 
-    def _last_is_user(self) -> bool:
-        return self._messages[-1]["role"] in {"user", "tool"}
+    def _text_native(self, text: str) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": text}]
 
-    def _add_continue(self) -> None:
-        self._messages.append({"role": "user", "content": CONTINUE_PROMPT})
-
-    def _add_tool_results(self, pending: list[ToolCall], results: dict[str, ToolResult]) -> None:
+    def _results_native(self, pending: list[ToolCall], results: dict[str, ToolResult]) -> list[dict[str, Any]]:
         # One `tool` message per call id, in order; the API has no error flag, so say it in the text.
+        out = []
         for call in pending:
             result = results.get(call.id)
             if result is None:
                 content = "ERROR: tool call was not executed"
             else:
                 content = result.content if result.ok else f"ERROR: {result.content}"
-            self._messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+            out.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        return out
 
-    def _add_assistant(self, response: Any) -> None:
-        self._messages.append(_assistant_message(response))
+    def _assistant_native(self, response: Any) -> list[dict[str, Any]]:
+        return [_assistant_message(response)]
+
+    def _merge_paused(self, held: list[dict[str, Any]], more: list[dict[str, Any]]) -> None:
+        raise AgentError(f"{self.name}: Chat Completions has no paused turns")
 
     def _request(self, messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -82,8 +89,18 @@ class OpenAIAgent(LLMBackendBase):
         return request
 
     def _step_request(self) -> dict[str, Any]:
+        # OpenAI caches the longest previously seen prefix automatically (>= 1024 tokens): system, tools
+        # and the brief+summary head come first and change only at a compaction.
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": self.conv.head()},
+        ]
+        for ex in self.conv.exchanges:
+            messages += [*ex.assistant, *ex.follow]
+        if self.conv.note and messages[-1]["role"] in {"user", "tool"}:
+            messages.append({"role": "user", "content": self.conv.note})
         extra = {"tools": self._tools} if self._tools else {}
-        return self._request(list(self._messages), **extra)
+        return self._request(messages, **extra)
 
     def _send(self, request: dict[str, Any]) -> Any:
         return self._client.chat.completions.create(**request)
@@ -106,9 +123,18 @@ class OpenAIAgent(LLMBackendBase):
             arguments, error = parse_arguments(function.arguments)
             calls.append(ToolCall(id=raw.id, name=function.name, arguments=arguments, parse_error=error))
         text = message.content or ""
+        finish = choice.finish_reason or ""
+        outcome = FINISH_OUTCOMES.get(finish, "ok")
+        if outcome == "truncated" and calls and calls[-1].parse_error is None:
+            calls[-1] = calls[-1].model_copy(
+                update={"parse_error": "tool call cut off at max_tokens_per_call; arguments may be incomplete"}
+            )
         usage = response.usage
+        cached = 0
         if usage is not None:
             input_tokens, output_tokens = int(usage.prompt_tokens), int(usage.completion_tokens)
+            details = getattr(usage, "prompt_tokens_details", None)
+            cached = int(getattr(details, "cached_tokens", 0) or 0)
         else:
             # Some compatible servers omit usage: charge an estimate rather than nothing.
             input_tokens = self.meter.estimate_input_tokens(request_chars)
@@ -117,9 +143,11 @@ class OpenAIAgent(LLMBackendBase):
         return ParsedReply(
             text=text,
             tool_calls=calls,
-            stop_reason=choice.finish_reason or "",
+            stop_reason=finish,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            cached_tokens=cached,
+            outcome=outcome,
         )
 
     # ------------------------------------------------------------ complete_json

@@ -145,7 +145,9 @@ def test_multi_turn_tool_conversation(api: Api, key: str) -> None:
             "input_schema": READ.parameters,
         }
         assert bodies[2]["messages"][-1]["content"][0]["is_error"] is True
-        assert bodies[0]["system"] == "You tune recipes."
+        assert bodies[0]["system"] == [
+            {"type": "text", "text": "You tune recipes.", "cache_control": {"type": "ephemeral"}}
+        ]
     else:
         assert bodies[0]["tools"][0] == {
             "type": "function",

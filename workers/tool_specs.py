@@ -22,7 +22,8 @@ class ListFilesArgs(Artifact):
 
 
 class ReadFileArgs(Artifact):
-    path: str = Field(description="file path relative to the sandbox root")
+    path: str = Field(description="file path relative to the sandbox root (or _outputs/<id>.txt: a saved long output)")
+    offset: int = Field(default=0, ge=0, description="first character to return (page through long files)")
     max_chars: int = Field(default=20_000, ge=1, le=200_000)
 
 
