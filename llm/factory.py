@@ -35,6 +35,10 @@ def make_llm_backend(
         from llm.anthropic_backend import AnthropicAgent
 
         return AnthropicAgent(config, llm_budget, **extra)
+    if config.openai_api == "responses":
+        from llm.openai_responses import OpenAIResponsesAgent
+
+        return OpenAIResponsesAgent(config, llm_budget, **extra)
     from llm.openai_backend import OpenAIAgent
 
     return OpenAIAgent(config, llm_budget, **extra)

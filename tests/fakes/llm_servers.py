@@ -53,6 +53,8 @@ class Reply:
     output_tokens: int | None = None  # None: 10 + ceil(answer chars / 4)
     stop_reason: str | None = None  # None: tool_use/tool_calls or end_turn/stop
     delay_s: float = 0.0  # sleep before answering (client timeout tests)
+    cache_read_tokens: int = 0  # of the input tokens: served from the prompt cache
+    cache_write_tokens: int = 0  # of the input tokens: written to the prompt cache (Anthropic)
 
     @classmethod
     def tool(cls, name: str, arguments: dict[str, Any] | str | None = None, **kw: Any) -> Reply:

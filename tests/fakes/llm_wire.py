@@ -169,7 +169,13 @@ class AnthropicWire:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": default_output_tokens(reply)},
+            # the Messages API reports the uncached remainder in input_tokens, cache use apart
+            "usage": {
+                "input_tokens": input_tokens - reply.cache_read_tokens - reply.cache_write_tokens,
+                "cache_read_input_tokens": reply.cache_read_tokens,
+                "cache_creation_input_tokens": reply.cache_write_tokens,
+                "output_tokens": default_output_tokens(reply),
+            },
         }
 
 
@@ -296,5 +302,6 @@ class OpenAIWire:
                 "prompt_tokens": input_tokens,
                 "completion_tokens": output_tokens,
                 "total_tokens": input_tokens + output_tokens,
+                "prompt_tokens_details": {"cached_tokens": reply.cache_read_tokens},
             },
         }
