@@ -54,6 +54,11 @@ def make_executor(kind: str, state_dir: Path | str, **options: Any) -> Executor:
     if kind not in KINDS:
         raise EvotrainError(f"executor: field 'kind': {kind!r} is not one of {', '.join(KINDS)}")
     cls = _backend(kind)
+    if kind == "ray" and str(options.get("address") or "").startswith(("http://", "https://")):
+        # the dashboard's address: Ray *jobs* (Jobs API) that outlive the orchestrator
+        from workers.executors.ray_jobs_executor import RayJobsExecutor
+
+        cls = RayJobsExecutor
     _check_options(kind, cls, options)
     executor: Executor = cls(Path(state_dir), **options)
     return executor
