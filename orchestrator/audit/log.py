@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -108,6 +109,19 @@ def entry_hash(entry_without_hash: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(entry_without_hash).encode("utf-8")).hexdigest()
 
 
+@dataclass
+class _Verified:
+    size: int  # bytes of whole lines already verified
+    digest: bytes  # sha256 of those bytes: a later call re-hashes the prefix instead of re-parsing it
+    entries: list[AuditEntry]
+
+
+# The verified prefix of each log, per process. Every worker's manifest is recorded here and the
+# collector reads the log each round, so re-validating every line on every read made a campaign
+# O(entries²) (issue #17, docs/BENCHMARKS.md); an edited prefix has another digest and is verified again.
+_VERIFIED: dict[Path, _Verified] = {}
+
+
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -136,21 +150,44 @@ class AuditLog:
 
     def entries(self) -> list[AuditEntry]:
         """All entries, validated; raises EvotrainError naming the line if the chain is broken."""
-        check = self.verify()
+        check, entries = self._scan()
         if not check.ok:
             raise EvotrainError(check.error)
-        return [AuditEntry.model_validate_json(line) for line in self._read_lines()]
+        return entries
 
     def verify(self) -> VerifyResult:
-        lines = self._read_lines()
-        prev = GENESIS_HASH
-        for index, line in enumerate(lines):
-            where = f"{self.path}:{index + 1}"
-            problem = _check_line(line, index, prev, where)
-            if problem:
-                return VerifyResult(ok=False, entries=index, error=problem)
-            prev = json.loads(line)["hash"]
-        return self._check_head(len(lines), prev)
+        return self._scan()[0]
+
+    def _scan(self) -> tuple[VerifyResult, list[AuditEntry]]:
+        """Verify the chain and head; lines of an unchanged, already verified prefix are not re-parsed.
+
+        Under the lock (re-entrant for an append), so a reader never sees an append half-done (its
+        line written, the head not yet): with many workers recording manifests at once, it did."""
+        with self._lock:
+            raw = self.path.read_bytes() if self.path.exists() else b""
+            whole = raw.rfind(b"\n") + 1
+            cached = _VERIFIED.get(self.path)
+            start, entries = 0, []
+            if (cached is not None and whole >= cached.size
+                    and hashlib.sha256(raw[:cached.size]).digest() == cached.digest):
+                start, entries = cached.size, list(cached.entries)
+            prev = entries[-1].hash if entries else GENESIS_HASH
+            chunks = raw[start:].split(b"\n")
+            if chunks and chunks[-1] == b"":
+                chunks.pop()
+            for chunk in chunks:
+                index = len(entries)
+                # bytes → text strictly: a flipped byte that breaks UTF-8 is tampering too, reported per line
+                line = chunk.decode("utf-8", errors="replace")
+                problem = _check_line(line, index, prev, f"{self.path}:{index + 1}")
+                if problem:
+                    return VerifyResult(ok=False, entries=index, error=problem), entries
+                entries.append(AuditEntry.model_validate_json(line))
+                prev = entries[-1].hash
+            n_whole = raw[:whole].count(b"\n")
+            _VERIFIED[self.path] = _Verified(size=whole, digest=hashlib.sha256(raw[:whole]).digest(),
+                                             entries=entries[:n_whole])
+            return self._check_head(len(entries), prev), entries
 
     def _check_head(self, count: int, last_hash: str) -> VerifyResult:
         if not self.head_path.exists():

@@ -113,7 +113,12 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
         _activate(axes, rules.proxy_aware_categories, nxt)
     d = derive(old, report, rules, learned="")
     plateau_count = d.plateau_count
-    if d.rotation_due:
+    # Only rotate when another category waits (the constitution's rule too): with as many explorers as
+    # axes every category is active from round 1, and retiring them all left nothing to plan (issue #17)
+    if d.rotation_due and not d.rotation_possible:
+        notes.append(f"leaderboard plateaued {d.plateau_count} rounds but no category is left to rotate to")
+        plateau_count = 0
+    elif d.rotation_due:
         plateaued = active_categories(old)
         for a in axes:
             if a.status == "active" and a.category in plateaued:

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,10 +231,12 @@ def refresh(files: JobFiles, launch_grace_s: float) -> JobStatus:
     return current
 
 
-def list_jobs(state_dir: Path) -> list[JobFiles]:
+def list_jobs(state_dir: Path, skip: Collection[str] = ()) -> list[JobFiles]:
+    """Every job folder, except the ids in `skip` (not even stat'ed: a caller's known-finished jobs)."""
     if not Path(state_dir).is_dir():
         return []
-    return [JobFiles(d) for d in sorted(Path(state_dir).iterdir()) if d.is_dir() and (d / "spec.json").is_file()]
+    return [JobFiles(d) for d in sorted(Path(state_dir).iterdir())
+            if d.name not in skip and d.is_dir() and (d / "spec.json").is_file()]
 
 
 class JobTable:

@@ -63,6 +63,9 @@ class LocalExecutor:
         self._file_lock = FileLock(str(self.state_dir / ".jobs.lock"), timeout=lock_timeout_s)
         self._thread_lock = threading.RLock()
         self._children: dict[str, subprocess.Popen[bytes]] = {}  # reaped so they do not linger as zombies
+        # Final states stick, so a finished job is never refreshed again: every status call used to
+        # re-read every job of the campaign, O(jobs) per poll and O(jobs²) per campaign (issue #17).
+        self._finished: set[str] = set()
 
     # -- the Executor protocol -------------------------------------------------------------------
 
@@ -130,9 +133,11 @@ class LocalExecutor:
                 del self._children[job_id]
         used_slots, used_gpus = 0, set[int]()
         pending: list[tuple[float, str, JobFiles]] = []
-        for files in list_jobs(self.state_dir):
+        for files in list_jobs(self.state_dir, skip=self._finished):
             st = refresh(files, self.launch_grace_s)
-            if st.state == JobState.RUNNING:
+            if st.state.finished:
+                self._finished.add(files.job_id)
+            elif st.state == JobState.RUNNING:
                 used_slots += files.read_spec().cpu_slots
                 launch = files.read_optional(files.launch, LaunchRecord)
                 if isinstance(launch, LaunchRecord):

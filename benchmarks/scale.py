@@ -1,0 +1,193 @@
+"""How the loop's own cost grows with workers (N) and rounds (R): campaigns on the noop substrate.
+
+    .venv/bin/python benchmarks/scale.py grid [--ns 8,16,32,64] [--rs 2,5,10] [--executor instant]
+    .venv/bin/python benchmarks/scale.py point N R [--executor instant|local] [--sleep 0.2]
+    .venv/bin/python benchmarks/scale.py simulate [--workers 100 --rounds 10] [--seed 0]
+    .venv/bin/python benchmarks/scale.py table      # markdown table + docs/scale.png from the results
+
+Each point runs in a fresh workspace, in its own orchestrator process (benchmarks/scale_harness.py
+child), and appends one JSON line to --results. `instant` = the fake executor (jobs complete at
+submit, in-process): what remains is the orchestrator and the workers' own agent/tool work.
+Orchestration = wall time outside each round's fan-out (prepare, plan, fork, collect incl. the
+leaderboard's evaluations, meta, checkpoint writes between steps) plus the per-worker budget check.
+`simulate` kills the orchestrator with SIGKILL at a random manifest count, resumes it, and checks
+every candidate has exactly one manifest and one training job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scale_harness as h
+
+RESULTS = Path(tempfile.gettempdir()) / "evotrain-scale" / "results.jsonl"
+PLOT = h.REPO / "docs" / "scale.png"
+
+
+def measure_end(ws: Path, name: str, rounds: int) -> dict[str, float]:
+    """Latency of the commands a user runs on the finished campaign, and what it left on disk."""
+    return {
+        "status_s": h.cli_seconds(ws, "campaign", "status", name, "--root", str(ws)),
+        "report_s": h.cli_seconds(ws, "report", "show", str(rounds), "--campaign", name),
+        "dashboard_s": h.cli_seconds(ws, "dashboard", "--campaign", name),
+        **h.disk_usage(ws, name),
+    }
+
+
+def point(n: int, r: int, executor: str, sleep_s: float, results: Path, keep: bool = False) -> dict[str, Any]:
+    name = f"s{n}x{r}-{executor}"
+    with tempfile.TemporaryDirectory(prefix="evotrain-scale-") as tmp:
+        ws = Path(tmp)
+        h.make_workspace(ws, name, n, r, sleep_s=sleep_s)
+        load = os.getloadavg()[0]
+        run = h.run_point(ws, name, executor)
+        row = {"n": n, "r": r, "executor": executor, "sleep_s": sleep_s, "candidates": n * r,
+               "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1), **run,
+               **measure_end(ws, name, r), "manifests": len(h.manifests_of(ws, name))}
+        if keep:
+            shutil.copytree(ws, f"{ws}-kept", symlinks=True)
+    row["orch_per_candidate_s"] = row["orchestration_s"] / row["candidates"]
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    print(f"N={n:3d} R={r:2d} {executor}: wall {row['wall_s']:.1f}s orchestration {row['orchestration_s']:.1f}s "
+          f"({row['orch_per_candidate_s']:.3f}s/cand) rss {row['peak_rss_mb']:.0f}MB db "
+          f"{row['checkpoint_db_mb']:.2f}MB files {row['files']} status {row['status_s']:.2f}s "
+          f"dashboard {row['dashboard_s']:.2f}s load {row['load_before']}->{row['load_after']}", flush=True)
+    return row
+
+
+def simulate(workers: int, rounds: int, seed: int, results: Path) -> dict[str, Any]:
+    """A campaign of workers × rounds on the fake executor, SIGKILLed at a random manifest count, resumed."""
+    name = f"sim{workers}x{rounds}"
+    total = workers * rounds
+    kill_at = random.Random(seed).randint(max(1, total // 10), total - total // 10)
+    ws = Path(tempfile.mkdtemp(prefix="evotrain-sim-"))
+    h.make_workspace(ws, name, workers, rounds)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(h.child_command(ws, name), env=h.child_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and len(h.manifests_of(ws, name)) < kill_at:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_with = len(h.manifests_of(ws, name))
+    print(f"killed -9 at {killed_with} manifests (target {kill_at}) after {time.perf_counter() - t0:.0f}s",
+          flush=True)
+    resumed = h.run_point(ws, name, resume=True, timeout=7200)
+    wall = time.perf_counter() - t0
+    check = verify(ws, name, workers, rounds)
+    row = {"simulate": True, "n": workers, "r": rounds, "candidates": total, "kill_at": killed_with,
+           "total_wall_s": wall, "resume": resumed, **check, **measure_end(ws, name, rounds), "workspace": str(ws)}
+    with results.open("a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    print(json.dumps({k: v for k, v in row.items() if k != "resume"}, indent=1), flush=True)
+    return row
+
+
+def verify(ws: Path, name: str, workers: int, rounds: int) -> dict[str, Any]:
+    """Every candidate exactly once: one manifest per (round, worker), one training job per manifest."""
+    files = h.manifests_of(ws, name)
+    seen = [(json.loads(p.read_text())["round"], p.stem) for p in files]
+    expected = {(r, f"w{w:02d}") for r in range(1, rounds + 1) for w in range(1, workers + 1)}
+    jobs = [j for p in files for j in json.loads(p.read_text())["job_ids"]]
+    train_jobs = [j for j in jobs if j.rsplit("-", 1)[-1].startswith("a")]
+    job_dirs = [d.name for d in (ws / "campaigns" / name / "jobs").iterdir() if d.is_dir()]
+    ok = sorted(seen) == sorted(expected) and len(jobs) == len(set(jobs)) and len(train_jobs) == len(files)
+    statuses = [json.loads(p.read_text())["status"] for p in files]
+    return {"every_manifest_once": ok, "manifests": len(files), "train_jobs": len(train_jobs),
+            "job_dirs": len(job_dirs), "ok_manifests": statuses.count("ok")}
+
+
+def table(results: Path) -> None:
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    grid = [r for r in rows if not r.get("simulate")]
+    cols = ("N", "R", "executor", "cand.", "wall s", "orch. s", "orch. s/cand.", "plan", "fork", "collect", "meta",
+            "ckpt write", "budget check", "peak RSS MB", "DB MB", "files", "MB", "status s", "report s",
+            "dashboard s", "load")
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in sorted(grid, key=lambda r: (r["executor"], r["n"], r["r"])):
+        s = r["steps"]
+        cells = [r["n"], r["r"], r["executor"], r["candidates"], f"{r['wall_s']:.1f}", f"{r['orchestration_s']:.1f}",
+                 f"{r['orch_per_candidate_s']:.3f}", f"{s.get('plan', 0):.2f}", f"{s.get('fork', 0):.1f}",
+                 f"{s.get('collect', 0):.1f}", f"{s.get('meta', 0):.2f}", f"{s.get('checkpoint write', 0):.2f}",
+                 f"{s.get('budget check (usage)', 0):.2f}", f"{r['peak_rss_mb']:.0f}", f"{r['checkpoint_db_mb']:.2f}",
+                 r["files"], f"{r['workspace_mb']:.1f}", f"{r['status_s']:.2f}", f"{r['report_s']:.2f}",
+                 f"{r['dashboard_s']:.2f}", f"{r['load_before']}"]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    plot(grid)
+
+
+def plot(grid: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for r in sorted({row["r"] for row in grid if row["executor"] == "instant"}):
+        pts = sorted((row["candidates"], row) for row in grid if row["executor"] == "instant" and row["r"] == r)
+        xs = [c for c, _ in pts]
+        ax1.plot(xs, [row["orchestration_s"] for _, row in pts], "o-", label=f"R={r}")
+        ax2.plot(xs, [row["orch_per_candidate_s"] for _, row in pts], "o-", label=f"R={r}")
+    ax1.set(xlabel="candidates (N × R)", ylabel="orchestration s (total)", title="orchestration time, fake executor")
+    ax2.set(xlabel="candidates (N × R)", ylabel="orchestration s per candidate", title="per candidate (flat = linear)")
+    ax2.axhline(1.0, color="grey", ls="--", lw=0.8)
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+    print(f"\nplot: {PLOT}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("grid")
+    g.add_argument("--ns", default="8,16,32,64")
+    g.add_argument("--rs", default="2,5,10")
+    g.add_argument("--executor", default="instant", choices=["instant", "local"])
+    g.add_argument("--sleep", type=float, default=0.0)
+    p = sub.add_parser("point")
+    p.add_argument("n", type=int)
+    p.add_argument("r", type=int)
+    p.add_argument("--executor", default="instant", choices=["instant", "local"])
+    p.add_argument("--sleep", type=float, default=0.0)
+    p.add_argument("--keep", action="store_true")
+    s = sub.add_parser("simulate")
+    s.add_argument("--workers", type=int, default=100)
+    s.add_argument("--rounds", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0)
+    sub.add_parser("table")
+    args = ap.parse_args()
+    if args.cmd == "grid":
+        for n in (int(x) for x in args.ns.split(",")):
+            for r in (int(x) for x in args.rs.split(",")):
+                point(n, r, args.executor, args.sleep, args.results)
+    elif args.cmd == "point":
+        point(args.n, args.r, args.executor, args.sleep, args.results, keep=args.keep)
+    elif args.cmd == "simulate":
+        simulate(args.workers, args.rounds, args.seed, args.results)
+    else:
+        table(args.results)
+
+
+if __name__ == "__main__":
+    main()
