@@ -29,7 +29,7 @@ from orchestrator.config import CampaignRecord, ForkRecord
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore
 from orchestrator.meta import constitution, policy_store
 from orchestrator.meta.agent import next_policy
-from orchestrator.plan import plan_round
+from orchestrator.plan import explorable_axes, plan_round
 from workers.agents.factory import make_agent
 from workers.executors.base import Executor
 from workers.executors.factory import make_executor
@@ -241,7 +241,10 @@ class Campaign:
         if exhausted:
             return exhausted
         round_used = accounting.round_usage(self.paths, round_no)
-        return accounting.exceeded(self.config.round_budget, round_used)
+        exhausted = accounting.exceeded(self.config.round_budget, round_used)
+        if exhausted is None and not explorable_axes(self.policy(round_no + 1)):  # no round could be planned
+            return "search space exhausted: every axis is promoted, retired or a dead end in both directions"
+        return exhausted
 
     def private_score(self, candidate: str) -> float | None:
         """Private-half score of `r002/w03`'s chosen adapter (asked for only at the end)."""
