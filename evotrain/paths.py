@@ -113,6 +113,11 @@ class CampaignPaths:
         return judge_root(self.state)
 
     @property
+    def llm_calls(self) -> Path:
+        """Every LLM API call of the campaign (workers, collector, meta): usage, dollars, latency."""
+        return self.state / "llm_calls.jsonl"
+
+    @property
     def summary(self) -> Path:
         return self.state / "summary.json"
 

@@ -18,6 +18,7 @@ from evotrain.io import atomic_write_text
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.manifest import Cost, Manifest
+from orchestrator.campaign.llm_spend import non_worker_usage
 from orchestrator.config import Limits
 from orchestrator.leaderboard.base import LeaderboardScore
 from workers.executors.job_files import JobTable
@@ -118,7 +119,11 @@ def _totals(ms: list[ManifestCost], wall_s: float) -> UsageTotals:
 
 
 def usage(paths: CampaignPaths) -> UsageTotals:
-    return _totals(manifest_costs(paths), load_sessions(paths).wall_s)
+    """Workers (manifests) + the collector's and meta agent's LLM calls (call log)."""
+    totals = _totals(manifest_costs(paths), load_sessions(paths).wall_s)
+    other = non_worker_usage(paths)
+    return totals.model_copy(update={"tokens": totals.tokens + other.input_tokens + other.output_tokens,
+                                     "dollars": totals.dollars + other.dollars})
 
 
 def round_usage(paths: CampaignPaths, round_no: int) -> UsageTotals:

@@ -12,7 +12,9 @@ from evotrain.paths import CampaignPaths
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.manifest import Manifest
 from evotrain.schemas.trace import TraceEvent
+from llm.base import Usage
 from orchestrator.campaign.accounting import UsageTotals, usage
+from orchestrator.campaign.llm_spend import role_spend
 from orchestrator.campaign.lock import lock_holder
 
 
@@ -37,6 +39,7 @@ class CampaignStatus(Artifact):
     usage: UsageTotals
     best_leaderboard: float | None = None
     best_candidate: str | None = None
+    llm_spend: dict[str, Usage] = Field(default_factory=dict)  # role (worker, collector, meta) -> LLM usage
 
 
 def _last_event(trace: Path) -> TraceEvent | None:
@@ -98,5 +101,5 @@ def campaign_status(paths: CampaignPaths, rounds: int) -> CampaignStatus:
     return CampaignStatus(
         campaign=paths.campaign, round=rnd, rounds=rounds, running=holder is not None, holder=holder,
         finished=finished, stop_reason=stop_reason, workers=worker_statuses(paths, rnd) if rnd else [],
-        usage=usage(paths), best_leaderboard=best, best_candidate=best_c,
+        usage=usage(paths), best_leaderboard=best, best_candidate=best_c, llm_spend=role_spend(paths),
     )

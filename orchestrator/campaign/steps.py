@@ -17,14 +17,16 @@ from evotrain.paths import CampaignPaths, CandidateRef
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.manifest import FailureMode, Manifest
 from evotrain.schemas.report import RoundReport
+from llm.base import AgentBackend
 from llm.factory import make_llm_backend
 from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policies import record_new_policies
-from orchestrator.campaign import accounting
+from orchestrator.campaign import accounting, llm_spend
 from orchestrator.campaign.faults import fault_point
 from orchestrator.campaign.summary import write_summary
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.evidence import record_manifest, verify_round_manifests
+from orchestrator.collect.narrative import LLMNarrativeWriter
 from orchestrator.config import CampaignRecord, ForkRecord
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore
 from orchestrator.meta import constitution, policy_store
@@ -192,7 +194,8 @@ class Campaign:
                 write_model(manifest_path, _skipped_manifest(brief, exhausted))
             else:
                 agent_cfg = self.config.agents.worker
-                agent = make_agent(agent_cfg.kind, agent_cfg, brief.budget)
+                calls = llm_spend.recorder(self.paths, "worker", f"r{round_no:03d}/{worker_id}")
+                agent = make_agent(agent_cfg.kind, agent_cfg, brief.budget, recorder=calls)
                 m = run_worker(
                     brief, executor=self.executor, agent=agent, manifest_path=manifest_path,
                     trace_path=self.paths.trace(round_no, worker_id), repo_dir=self.paths.substrate_repo,
@@ -207,7 +210,10 @@ class Campaign:
         for problem in verify_round_manifests(self.paths, round_no):
             log.warning("r%03d evidence refused: %s", round_no, problem)
         board = _KillAfterSubmit(self.board, round_no)
-        report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules)
+        backend = self._llm("collector", round_no)
+        narrator = LLMNarrativeWriter(backend) if backend is not None else None
+        report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules,
+                               narrator=narrator)
         self._audit_submissions()
         c = report.calibration
         log.info("r%03d report: baseline lb=%s best lb=%s drift=%s", round_no, c.baseline_leaderboard,
@@ -217,10 +223,7 @@ class Campaign:
     def meta(self, round_no: int) -> None:
         fault_point("meta", round_no)
         report = read_model(self.paths.report(round_no), RoundReport)
-        meta_cfg = self.config.agents.meta
-        backend = None
-        if meta_cfg.kind != "scripted":
-            backend = make_llm_backend(meta_cfg, self.config.worker_budget)
+        backend = self._llm("meta", round_no)
         result = next_policy(
             self.paths.policies, self.policy(round_no), report, self._constitution, backend=backend,
             record=self.record.constitution, workspace_root=self.root,
@@ -230,6 +233,15 @@ class Campaign:
                  result.policy.rationale)
         self._done()
         fault_point("between_rounds", round_no)
+
+    def _llm(self, role: Literal["collector", "meta"], round_no: int) -> AgentBackend | None:
+        """The role's LLM backend, spending from what is left of the campaign budget, or None if scripted."""
+        cfg = self.config.agents.collector if role == "collector" else self.config.agents.meta
+        if cfg.kind == "scripted":
+            return None
+        used = accounting.usage(self.paths)
+        budget = llm_spend.remaining_budget(self.config.campaign_budget, used.tokens, used.dollars)
+        return make_llm_backend(cfg, budget, recorder=llm_spend.recorder(self.paths, role, f"r{round_no:03d}"))
 
     def stop_reason(self, round_no: int) -> str | None:
         if self.paths.stop_request.exists():

@@ -39,6 +39,10 @@ def _status_table(st: CampaignStatus) -> Table:
     best = "—" if st.best_leaderboard is None else f"{st.best_leaderboard:.3f} ({st.best_candidate})"
     t.caption = (f"compute {u.compute_s:.0f} s · tokens {u.tokens} · ${u.dollars:.2f} · wall {u.wall_clock_s:.0f} s"
                  f" · best leaderboard {best}")
+    if st.llm_spend:  # LLM spend per role, from the campaign's call log
+        t.caption += "\nLLM " + " · ".join(
+            f"{role}: {s.calls} calls, {s.input_tokens} in ({s.cached_input_tokens} cached) / {s.output_tokens} out, "
+            f"${s.dollars:.4f}" for role, s in sorted(st.llm_spend.items()))
     return t
 
 

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 from evotrain.errors import EvotrainError
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.report import Calibration, CandidateSummary, Pattern, Surprise
-from llm.base import AgentBackend, AgentError
+from llm.base import AgentBackend, AgentError, BudgetExceeded
 
 
 class RoundFacts(Artifact):
@@ -142,6 +142,8 @@ class LLMNarrativeWriter:
             user = json.dumps({"facts": facts.model_dump(mode="json"), "previous_problem": problem})
             try:
                 out = self.backend.complete_json(system, user, Narratives)
+            except BudgetExceeded as exc:  # the campaign budget is spent: scripted prose, no retry
+                raise EvotrainError(f"narrative writer: {exc}") from None
             except (AgentError, ValidationError) as exc:
                 problem = f"invalid output: {str(exc).splitlines()[0]}"
                 continue
