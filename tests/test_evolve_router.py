@@ -107,3 +107,12 @@ def test_births_log_chains_and_names_the_edited_line(tmp_path: Path) -> None:
     log.path.write_text("\n".join(lines) + "\n")
     with pytest.raises(EvotrainError, match=r"births.jsonl:2: hash mismatch"):
         log.records()
+
+
+def test_gate_needs_the_student_strictly_above_the_generalist_plus_margin() -> None:
+    from orchestrator.evolve.birth import gate_passed
+
+    assert gate_passed(0.30, 0.20, 0.05)
+    assert not gate_passed(0.24, 0.20, 0.05)  # a gain under the margin
+    assert not gate_passed(0.0, 0.0, 0.0)  # a tie is not a win
+    assert not gate_passed(0.1, 0.2, 0.0)

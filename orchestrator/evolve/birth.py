@@ -6,6 +6,7 @@ which is appended to the births log whatever the outcome (a rejected student is 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ class BirthContext:
     births_dir: Path
 
 
+def gate_passed(student: float, generalist: float, min_gain: float) -> bool:
+    """The student must beat the generalist on the held-out requests, by more than `min_gain`."""
+    return student > generalist + min_gain
+
+
+def _per_request(n: int, requests: list[str]) -> int:
+    return max(1, math.ceil(n / max(1, len(requests))))
+
+
 def _save_items(mt: Minitask, path: Path, items: list[TeacherItem]) -> Path:
     mt.generate.save_items(path, [it.puzzle for it in items])
     return path
@@ -44,7 +54,9 @@ def _filter(ctx: BirthContext, intent: str, items: list[TeacherItem], requests: 
     b = ctx.cfg.birth
     model = OfflineRewardModel(ctx.mt, ctx.embedder)
     # held-out calibration set of this intent: half of its items flawed, seeds disjoint from training
-    heldout, _ = teach(ctx.mt, requests, 1, b.calibration_items, 0.5, salt=f"calibration:{intent}")
+    heldout, _ = teach(ctx.mt, requests, _per_request(b.calibration_items, requests), b.calibration_items, 0.5,
+                       salt=f"calibration:{intent}")
+    heldout = [it for it in heldout if it.ref.family == intent]
     cal = calibration_for(ctx.calibrations, model, intent, heldout, centroid)
     scores = calibrate(model.score(items, centroid), cal)
     keep = set(select_top(scores, b.keep_fraction))
@@ -90,14 +102,15 @@ def give_birth(ctx: BirthContext, cluster: Cluster, birth_id: str, t: float, thr
         record.student_run = str(out_dir / "student")
         record.train_seconds = results.train_seconds
         # gate: held-out requests of the intent (answers known to the teacher), never trained on
-        gate_items, _ = teach(ctx.mt, requests, 1, b.heldout_items, 0.0, salt=f"gate:{birth_id}")
+        gate_items, _ = teach(ctx.mt, requests, _per_request(b.heldout_items, requests), b.heldout_items, 0.0,
+                              salt=f"gate:{birth_id}")
         gate_items = [it for it in gate_items if it.ref.family == intent]
         gate_file = _save_items(ctx.mt, out_dir / "gate.jsonl", gate_items)
         substrate = ctx.cfg.substrate_path()
         s = student.evaluate(substrate, adapter, gate_file, out_dir / "gate-student.json", ctx.cfg.threads)
         g = student.evaluate(substrate, ctx.generalist_adapter, gate_file, out_dir / "gate-generalist.json",
                              ctx.cfg.threads)
-        passed = s.overall > g.overall + b.min_gain
+        passed = gate_passed(s.overall, g.overall, b.min_gain)
         record.gate = GateResult(n_items=s.n_items, student=s.overall, generalist=g.overall, min_gain=b.min_gain,
                                  passed=passed)
         record.seconds = round(time.perf_counter() - t0, 2)

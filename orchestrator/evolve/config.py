@@ -42,7 +42,7 @@ class BirthConfig(Artifact):
     volume: int = Field(default=40, ge=2)  # unserved requests of one cluster within `window` -> birth
     window: float = Field(default=300.0, gt=0)
     teacher_items_per_request: int = Field(default=12, ge=1)
-    teacher_max_items: int = Field(default=800, ge=10)
+    teacher_max_items: int = Field(default=400, ge=10)
     teacher_flawed_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)  # teacher mistakes the verifier must catch
     keep_fraction: float = Field(default=0.75, gt=0.0, le=1.0)  # the seed's top 75 %
     heldout_items: int = Field(default=60, ge=4)  # gate: held-out requests of the intent
@@ -74,7 +74,10 @@ class EvolveConfig(Artifact):
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
     birth: BirthConfig = Field(default_factory=BirthConfig)
     prices: PriceConfig = Field(default_factory=PriceConfig)
-    threads: int = Field(default=2, ge=1)
+    threads: int = Field(default=1, ge=1)  # training and evaluation subprocesses (1 is faster on 2 shared cores)
+    # in-process embedding and answering: one thread, because small models gain nothing from a second
+    # one and torch's spinning worker threads slow everything down on a shared, loaded machine
+    inference_threads: int = Field(default=1, ge=1)
     seed: int = Field(default=0, ge=0)
 
     def state_path(self) -> Path:

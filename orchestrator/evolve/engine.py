@@ -37,7 +37,7 @@ class Engine:
         self.registry = Registry(self.state / "registry.sqlite")
         self.births = BirthsLog(self.state / "births.jsonl")
         self.mt = load_minitask(cfg.substrate_path())
-        self.embedder = TimedEmbedder(embedder or MiniLMEmbedder(threads=cfg.threads))
+        self.embedder = TimedEmbedder(embedder or MiniLMEmbedder(threads=cfg.inference_threads))
         self.router = Router(cfg.router, self.registry, self.embedder.dim)
         self.clusterer = OnlineClusterer(cfg.clustering)
         clusters, self.clusterer.next_id = self.registry.load_clusters()
@@ -56,12 +56,16 @@ class Engine:
 
     # -- answering --------------------------------------------------------------------------------
     def _model(self, agent_id: str) -> AgentModel:
+        with self._lock:
+            return self._model_locked(agent_id)
+
+    def _model_locked(self, agent_id: str) -> AgentModel:
         if agent_id not in self.models:
             if agent_id == GENERALIST:
                 adapter = self.generalist_adapter
             else:
                 adapter = Path(self.router.agents[agent_id].record.adapter)
-            self.models[agent_id] = AgentModel(self.mt, adapter, threads=self.cfg.threads)
+            self.models[agent_id] = AgentModel(self.mt, adapter, threads=self.cfg.inference_threads)
         return self.models[agent_id]
 
     def _answer(self, agent_id: str, prompts: list[str]) -> list[str]:
@@ -199,7 +203,8 @@ class Engine:
         self.registry.close()
 
     def all_cluster_labels(self) -> list[Counter[str]]:
-        births = [Counter(r.cluster_labels) for r in self.births.records() if r.outcome != "absorbed"]
+        # a registered birth removed its cluster; a rejected one left it live (counted below)
+        births = [Counter(r.cluster_labels) for r in self.births.records() if r.outcome == "registered"]
         live = [c.labels for c in self.clusterer.clusters.values()]
         return births + live + self.clusterer.forgotten_labels + self.absorbed_labels
 

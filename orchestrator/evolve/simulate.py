@@ -21,7 +21,8 @@ from orchestrator.evolve.schemas import BirthRecord, SimulateReport
 from orchestrator.evolve.substrate_bridge import load_minitask
 from orchestrator.evolve.traffic import load_stream
 
-BATCH = 8
+BATCH = 32  # one embedding call and one generation call per agent per batch: the tiny model is
+# bound by per-step overhead, so larger batches cost about the same per call
 
 
 def duplicates(births: list[BirthRecord]) -> int:

@@ -30,7 +30,7 @@ Written by orchestrator/evolve/student.py. The original train.py is `_substrate_
 from pathlib import Path
 
 import _substrate_train as _base
-from minitask.encode import encode_puzzle
+from pipeline.encode import encode_puzzle
 from minitask.generate import load_items
 
 TrainOutcome = _base.TrainOutcome
@@ -84,9 +84,10 @@ def run_recipe(substrate: Path, workdir: Path, recipe: RecipeValues, out: Path, 
     command = _render(spec.run_command, recipe=str(recipe_path), out=str(out), seed=seed)
     _run([*command, "--threads", str(threads)], workdir, out / "run.log", threads, timeout)
     results = read_model(out / spec.results_file, RunResults)
-    if results.nan_loss or not results.checkpoints:
+    saved = results.saved or results.checkpoints  # `saved` lists every adapter; `checkpoints` only with --eval
+    if results.nan_loss or not saved:
         raise EvotrainError(f"{out}: training produced no usable checkpoint (nan_loss={results.nan_loss})")
-    return results, out / results.checkpoints[-1].adapter_dir
+    return results, out / saved[-1].adapter_dir
 
 
 def ensure_generalist(substrate: Path, state: Path, changes: RecipeValues, seed: int, threads: int) -> Path:
