@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestrator.evolve.config import EvolveConfig  # noqa: E402
-from orchestrator.evolve.simulate import simulate  # noqa: E402
+from orchestrator.evolve.config import EvolveConfig
+from orchestrator.evolve.simulate import simulate
 
 
 def main() -> int:
