@@ -9,7 +9,7 @@ Every puzzle uses one reading for all its operators, so the reading that explain
 preferred. Candidates that explain all examples of the query's operator are ranked by PRIORITY
 (measured on train.csv: the order that resolves ties best). An operator never shown in the
 examples is guessed as the most likely operation no other operator of the puzzle uses.
-Cryptarithms (every character a symbol) are not solved here.
+Cryptarithms (every character a symbol): only concatenation rules are recognised.
 """
 
 from __future__ import annotations
@@ -101,9 +101,27 @@ def _choose(puzzle: Puzzle) -> tuple[Rule, list[str]] | None:
     return cands[0], notes
 
 
+def _solve_symbolic(puzzle: Puzzle) -> Solution | None:
+    """Cryptarithms: only rules that never read the digits (concatenations) are tried; the query's
+    operator must be shown, and every example with it must fit."""
+    sym = puzzle.query[2]
+    same = [(x, y) for x, y in puzzle.examples if x[2] == sym]
+    fits = [(r, op, "-prefix") for r in READINGS for op in STRING_OPERATIONS
+            if same and all(apply((r, op, "-prefix"), x) == y for x, y in same)]
+    if not fits:
+        return None
+    rule = fits[0]
+    answer = apply(rule, puzzle.query)
+    if answer is None:
+        return None
+    steps = [f"operator '{sym}' joins the two operands ({rule[1]}, {rule[0]}) in every example:",
+             *(f"{x} = {y}" for x, y in same), f"Query {puzzle.query}: {answer}"]
+    return Solution(answer=answer, steps=tuple(steps), rule=f"{rule[0]}:{rule[1]}")
+
+
 def solve(puzzle: Puzzle) -> Solution | None:
     if not re.fullmatch(r"\d\d\D\d\d", puzzle.query):
-        return None
+        return _solve_symbolic(puzzle)
     chosen = _choose(puzzle)
     if chosen is None:
         return None
