@@ -16,7 +16,6 @@ from rich.table import Table
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text, read_model
 from evotrain.paths import CampaignPaths
-from orchestrator.campaign.runner import create_campaign, run_campaign
 from orchestrator.campaign.status import CampaignStatus, campaign_status
 from orchestrator.campaign.summary import CampaignSummary
 from orchestrator.config import CampaignConfig, load_config
@@ -46,10 +45,20 @@ def _status_table(st: CampaignStatus) -> Table:
     return t
 
 
+def _create(root: Path, cfg: CampaignConfig) -> CampaignPaths:
+    # imported here: the runner pulls in LangGraph (~40 % of the CLI's import time), which `status`,
+    # `report show`, `dashboard` and every other command loaded for nothing (issue #17)
+    from orchestrator.campaign.runner import create_campaign
+
+    return create_campaign(root, cfg)
+
+
 def _run_with_live(paths: CampaignPaths, rounds: int, resume: bool, quiet: bool) -> CampaignSummary:
     result: dict[str, object] = {}
 
     def target() -> None:
+        from orchestrator.campaign.runner import run_campaign
+
         try:
             result["summary"] = run_campaign(paths, resume=resume)
         except BaseException as exc:  # surfaced in the main thread
@@ -127,7 +136,7 @@ def start(
     cfg = load_config(config)
     if allow_unisolated:
         cfg = cfg.model_copy(update={"allow_unisolated": True})
-    paths = create_campaign(root.resolve(), cfg)
+    paths = _create(root.resolve(), cfg)
     _setup_logging(paths)
     print_summary(_run_with_live(paths, cfg.rounds, resume=False, quiet=quiet))
 
@@ -192,7 +201,7 @@ def demo(
         k += 1
         chosen = f"{base}-{k}"
     cfg = demo_config(chosen, rounds, workers, seed)
-    paths = create_campaign(root, cfg)
+    paths = _create(root, cfg)
     console.print(f"demo campaign '{chosen}': {rounds} rounds × {workers} workers; state in {paths.state}")
     _setup_logging(paths)
     print_summary(_run_with_live(paths, cfg.rounds, resume=False, quiet=quiet))
