@@ -27,7 +27,8 @@ from nemotron_task.solvers import Solver  # noqa: E402
 SHARED = Path(os.environ.get("EVOTRAIN_SHARED_DIR", REPO.parent / "shared"))
 TRAIN_CSV = SHARED / "data" / "nemotron-reasoning" / "train.csv"
 pytestmark = pytest.mark.skipif(not TRAIN_CSV.exists(), reason=f"real data not found at {TRAIN_CSV}")
-# kind -> accuracy floor on the fixed sample (measured there: bit 0.975, equations_numeric 0.833, others 1.0)
+# kind -> accuracy floor on the fixed sample (measured there: bit 0.975, equations_numeric 0.833,
+# cryptarithm 0.067, others 1.0)
 FLOORS = {
     "numeral_system": 1.0,
     "unit_conversion": 1.0,
@@ -35,6 +36,7 @@ FLOORS = {
     "text_cipher": 0.97,
     "bit_manipulation": 0.95,
     "equations_numeric": 0.8,
+    "equations_cryptarithm": 0.06,  # only concatenations are recognised (8/120 on this sample)
 }
 
 
