@@ -25,8 +25,11 @@ def _register() -> None:
     from orchestrator.cli.doctor import doctor
     from orchestrator.cli.policy import policy_app
     from orchestrator.cli.substrate import leaderboard_app, substrate_app
+    from orchestrator.cli.substrate_check import substrate_check
     from orchestrator.cli.worker import worker_app
 
+    substrate_app.command("check", help="Check a substrate folder against the contract (exit 2 on a problem).")(
+        substrate_check)
     app.add_typer(substrate_app, name="substrate", help="Run the substrate: train + evaluate one recipe.")
     app.add_typer(leaderboard_app, name="leaderboard", help="Local leaderboard on the hidden split.")
     app.add_typer(worker_app, name="worker", help="Run one memory-free worker on its own (debugging).")

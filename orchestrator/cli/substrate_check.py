@@ -1,0 +1,22 @@
+"""`evotrain substrate check DIR`: one line per contract problem on stderr, exit 2 if there is any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from orchestrator.substrate_check import check_substrate
+
+
+def substrate_check(
+    directory: Path = typer.Argument(..., help="the substrate folder (contains substrate.yaml)"),
+    run: bool = typer.Option(True, "--run/--no-run", help="also run its validator and one smoke run"),
+) -> None:
+    """Check a substrate against the contract: spec schema, editable/frozen coverage, recipe + axes, validate, smoke."""
+    problems = check_substrate(directory, run=run)
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+    typer.echo(f"substrate {directory}: OK" + ("" if run else " (static checks only: --no-run)"))
