@@ -131,11 +131,18 @@ def start(
     quiet: Annotated[bool, typer.Option(help="Plain progress lines instead of a live table.")] = False,
     allow_unisolated: Annotated[bool, typer.Option(
         "--allow-unisolated", help="Let LLM workers run unconfined where bubblewrap is unavailable.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print round 1's briefs and rendered job specs; write and submit nothing.")] = False,
 ) -> None:
     """Start a new campaign from CONFIG and run it to the end."""
     cfg = load_config(config)
     if allow_unisolated:
         cfg = cfg.model_copy(update={"allow_unisolated": True})
+    if dry_run:
+        from orchestrator.campaign.dry_run import dry_run as render_dry_run
+
+        typer.echo(render_dry_run(root.resolve(), cfg), nl=False)
+        return
     paths = _create(root.resolve(), cfg)
     _setup_logging(paths)
     print_summary(_run_with_live(paths, cfg.rounds, resume=False, quiet=quiet))

@@ -1,0 +1,127 @@
+"""`evotrain campaign start CONFIG --dry-run`: what round 1 would run, with no side effects.
+
+The config is checked as `campaign start` checks it (paths, constitution, recipe + axes, the substrate's
+validator on the standing recipe); then round 1's briefs and, per worker, its first smoke and training
+job are rendered the way the configured executor would send them: a validated Kubernetes Job manifest,
+a Ray Jobs entrypoint (or Ray task resources), or the local JobSpec. Nothing is written, no executor is
+created, no cluster is contacted.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evotrain.errors import EvotrainError
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.brief import Brief
+from evotrain.schemas.substrate import SubstrateSpec
+from orchestrator.config import CampaignConfig, resolve_under
+from orchestrator.meta import constitution, policy_store
+from orchestrator.plan import plan_round
+from workers.executors.base import JobSpec
+from workers.job_tools import JobTools
+from workers.substrate_contract import check_recipe_values, load_spec
+
+# KubernetesExecutor arguments that configure the API client, not the Job manifest
+_K8S_CLIENT_OPTIONS = {"host", "kubeconfig", "context", "in_cluster", "watch_window_s", "api_client"}
+NOT_FORKED = "(dry run: the substrate is snapshotted at start)"
+
+
+@dataclass
+class _PlanContext:
+    """The part of a worker's JobContext that building its job specs reads."""
+
+    brief: Brief
+    spec: SubstrateSpec
+    sandbox: Path
+    executor: Any
+    isolation: Any = None
+
+
+@dataclass
+class _Python:
+    python: str
+
+
+def _job_specs(brief: Brief, spec: SubstrateSpec, python: str) -> list[JobSpec]:
+    """The worker's first smoke and training job, as JobTools would build them."""
+    tools = JobTools.__new__(JobTools)  # only the spec-building half: no trace, no state, no executor calls
+    sandbox = Path(brief.sandbox)
+    tools.ctx = _PlanContext(brief=brief, spec=spec, sandbox=sandbox, executor=_Python(python))  # type: ignore[assignment]
+    prefix = f"{brief.campaign}-r{brief.round:03d}-{brief.worker_id}"
+    out: list[JobSpec] = []
+    for phase, job_id, out_dir in (("smoke", f"{prefix}-s1", sandbox / "runs" / "s1"),
+                                   ("train", f"{prefix}-a1", sandbox / "runs" / "a1")):
+        command = tools._render(spec.run_command, out_dir, job=True) + (["--smoke"] if phase == "smoke" else [])
+        out.append(tools._job_spec(job_id, phase, out_dir, command, tools._timeout(phase)))
+    return out
+
+
+def _render_job(cfg: CampaignConfig, paths: CampaignPaths, job: JobSpec) -> tuple[str, Any]:
+    """(what it is, the document) for one job on the configured executor."""
+    options = dict(cfg.executor.options)
+    if cfg.executor.kind == "kubernetes":
+        from workers.executors.k8s_manifest import K8sJobOptions, build_job_manifest, validate_manifest
+
+        opts = K8sJobOptions.model_validate({k: v for k, v in options.items() if k not in _K8S_CLIENT_OPTIONS})
+        manifest = build_job_manifest(job, opts)
+        validate_manifest(manifest, opts.k8s_version)
+        return "Kubernetes Job", manifest
+    if cfg.executor.kind == "ray":
+        if str(options.get("address") or "").startswith(("http://", "https://")):
+            from workers.executors.ray_jobs_executor import entrypoint_options
+
+            python = str(options.get("python") or sys.executable)
+            runtime_env = options.get("runtime_env") or {}
+            return "Ray job (JobSubmissionClient.submit_job)", entrypoint_options(
+                job, python, (paths.jobs / job.job_id).resolve(), runtime_env)  # type: ignore[arg-type]
+        from workers.executors.ray_executor import task_resources
+
+        return "Ray task (.options)", {**task_resources(job), "name": job.job_id, "job": job.model_dump(mode="json")}
+    return "local job", job.model_dump(mode="json")
+
+
+def _python_for(cfg: CampaignConfig) -> str:
+    options = cfg.executor.options
+    if cfg.executor.kind == "kubernetes":
+        return str(options.get("python") or "python")
+    if cfg.executor.kind == "ray" and options.get("python"):
+        return str(options["python"])
+    return sys.executable
+
+
+def dry_run(root: Path, cfg: CampaignConfig) -> str:
+    """The YAML stream `--dry-run` prints: a header, each round-1 brief, each rendered job."""
+    paths = CampaignPaths(root=root, campaign=cfg.name)
+    substrate = resolve_under(root, cfg.substrate, "substrate")
+    spec = load_spec(substrate)
+    const_dir = resolve_under(root, cfg.constitution, "constitution")
+    const = constitution.load(const_dir)
+    constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
+    policy = policy_store.initial_policy(cfg.name, substrate / spec.recipe_file, substrate / spec.axes_file,
+                                         const.rules, overrides=cfg.recipe_overrides,
+                                         min_active=cfg.workers_per_round - 1)
+    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
+    briefs = plan_round(policy, paths, 1, cfg.workers_per_round, cfg.seed, cfg.worker_budget, NOT_FORKED,
+                        const.rules.frozen_recipe_keys)
+    python = _python_for(cfg)
+    docs: list[tuple[str, Any]] = []
+    for brief in briefs:
+        role = "baseline anchor" if brief.is_baseline else f"explores {brief.axis_name}"
+        docs.append((f"brief r001 {brief.worker_id} ({role})", brief.model_dump(mode="json")))
+        for job in _job_specs(brief, spec, python):
+            what, doc = _render_job(cfg, paths, job)
+            docs.append((f"{what} {job.job_id} ({job.labels.get('phase', '')})", doc))
+    if paths.config.exists():
+        raise EvotrainError(f"campaign '{cfg.name}' already exists at {paths.state}; a real start would refuse it")
+    header = (f"# evotrain campaign start --dry-run: campaign {cfg.name}, substrate {substrate} ({spec.name}), "
+              f"executor {cfg.executor.kind}; nothing was written and no job was submitted\n")
+    body = "".join(f"--- # {title}\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+                   for title, doc in docs)
+    return header + body
+
