@@ -41,6 +41,10 @@ class LeaderboardConfig(Artifact):
     submissions_per_round: int = Field(default=3, ge=1)
     competition: str = "nvidia-nemotron-model-reasoning-challenge"
     split_items: int = Field(default=300, ge=10)  # items in each half (public, private) of the hidden split
+    # Kaggle: the competition's daily submission limit (UTC day) and the submission zip's size cap
+    submissions_per_day: int = Field(default=5, ge=1)
+    max_zip_bytes: int = Field(default=4 * 1024**3, ge=1)
+    score_timeout_s: float = Field(default=3600.0, gt=0)  # then the score is carried to a later round
 
 
 class CampaignConfig(Artifact):

@@ -24,7 +24,11 @@ class LeaderboardScore(Artifact):
 
 
 class SubmissionBudgetExceeded(Exception):
-    """The round's submission budget is spent."""
+    """The round's (or the backend's daily) submission budget is spent: the collector holds back."""
+
+
+class ScorePending(SubmissionBudgetExceeded):
+    """Submitted, but the score has not arrived in time; it is recorded when it does (a later round)."""
 
 
 class Leaderboard(Protocol):

@@ -97,6 +97,11 @@ class KaggleBackend:
 
     def submit(self, zip_path: Path, message: str) -> KaggleSubmission:
         """Upload `zip_path`, create the submission, poll until scored, errored or timed out."""
+        ref, reply = self.upload(zip_path, message)
+        return self.poll(self.authenticate(), ref, reply)
+
+    def upload(self, zip_path: Path, message: str) -> tuple[str, str]:
+        """Upload and create the submission: (its ref, Kaggle's message). No polling."""
         import requests
 
         api = self.authenticate()
@@ -109,22 +114,37 @@ class KaggleBackend:
             raise KaggleBackendError(f"kaggle: upload of {zip_path.name} to '{competition}' failed")
         if not response.ref:
             raise KaggleBackendError(f"kaggle: '{competition}' returned no submission ref ({response.message})")
-        return self.poll(api, str(response.ref), response.message or "")
+        return str(response.ref), response.message or ""
 
-    def poll(self, api: KaggleApi, ref: str, message: str = "") -> KaggleSubmission:
+    def find(self, tag: str) -> str | None:
+        """The ref of the competition submission whose description carries `tag` (a crash-safe intent)."""
         import requests
 
+        api = self.authenticate()
+        try:
+            subs = api.competition_submissions(self.settings.competition) or []
+        except requests.RequestException as exc:
+            raise KaggleBackendError(f"kaggle: listing submissions failed: {_one_line(exc)}") from exc
+        found = [str(s.ref) for s in subs if s is not None and tag in (getattr(s, "description", "") or "")]
+        return found[0] if found else None
+
+    def poll_once(self, api: KaggleApi, ref: str, message: str = "") -> KaggleSubmission:
+        """The submission's state now (pending while Kaggle does not list it yet)."""
+        import requests
+
+        try:
+            found = [s for s in api.competition_submissions(self.settings.competition) or []
+                     if s is not None and str(s.ref) == ref]
+        except requests.RequestException as exc:
+            raise KaggleBackendError(f"kaggle: polling submission {ref} failed: {_one_line(exc)}") from exc
+        return _to_result(found[0], ref, message) if found else KaggleSubmission(ref=ref, status="pending")
+
+    def poll(self, api: KaggleApi, ref: str, message: str = "") -> KaggleSubmission:
         deadline = self._clock() + self.settings.poll_timeout_s
         while True:
-            try:
-                found = [s for s in api.competition_submissions(self.settings.competition) or []
-                         if s is not None and str(s.ref) == ref]
-            except requests.RequestException as exc:
-                raise KaggleBackendError(f"kaggle: polling submission {ref} failed: {_one_line(exc)}") from exc
-            if found:
-                result = _to_result(found[0], ref, message)
-                if result.status != "pending":
-                    return result
+            result = self.poll_once(api, ref, message)
+            if result.status != "pending":
+                return result
             if self._clock() >= deadline:
                 return KaggleSubmission(ref=ref, status="pending",
                                         message=f"still pending after {self.settings.poll_timeout_s:g}s")

@@ -39,7 +39,8 @@ class SubmissionConfig(Artifact):
     max_lora_rank: int = Field(default=32, ge=1)
     target_modules: list[str] | None = None  # allowed modules; None = any
     base_model: str | None = None  # required base_model_name_or_path; None = any
-    max_zip_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # real LoRA adapters of the Nemotron challenge were 1-3.5 GB; the campaign config can change it
+    max_zip_bytes: int = Field(default=4 * 1024**3, ge=1)
     kaggle: KaggleSettings = Field(default_factory=KaggleSettings)
 
 
