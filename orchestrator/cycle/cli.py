@@ -32,7 +32,7 @@ CONFIG_ARG = typer.Argument(None, help="Cycle config YAML (default: the embedded
 
 
 def _console() -> Console:
-    return Console(width=160, soft_wrap=True, highlight=False)
+    return Console(width=160, soft_wrap=True, highlight=False, markup=False)  # "[c0001]" is text, not a style
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
