@@ -1,7 +1,7 @@
 """The seed's cap lesson on the embedded task: one generator floods the mix; does the per-source cap
 change what the model learns, on the flooded category and on the others?
 
-    .venv/bin/python benchmarks/cycle_cap.py [--workdir runs/cycle-bench] [--flood 2666] [--steps 120]
+    .venv/bin/python benchmarks/cycle_cap.py [--workdir runs/cycle-bench] [--flood 2666] [--steps 100] [--items 240]
 
 Two cycles that differ only in `quality.per_source_cap` (600 vs off), each from the same base:
   - `substrate`: 100 puzzles per family (600 examples, all six families);
@@ -75,10 +75,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--workdir", type=Path, default=REPO_ROOT / "runs" / "cycle-bench")
     ap.add_argument("--flood", type=int, default=2666)
-    ap.add_argument("--steps", type=int, default=120)
-    ap.add_argument("--items", type=int, default=300, help="held-out items (50 per category)")
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--items", type=int, default=240, help="held-out items (40 per category)")
+    ap.add_argument("--arms", nargs="+", choices=["capped", "uncapped"], default=["capped", "uncapped"],
+                    help="run only these arms (two processes can run one arm each; a rerun reports stored results)")
     args = ap.parse_args()
-    rows = [run_arm(arm("capped", 600, args)), run_arm(arm("uncapped", None, args))]
+    caps = {"capped": 600, "uncapped": None}
+    rows = [run_arm(arm(name, caps[name], args)) for name in args.arms]
     for row in rows:
         print(json.dumps(row), flush=True)
     cats = sorted(rows[0]["by_category"])  # type: ignore[arg-type]
@@ -88,7 +91,7 @@ def main() -> None:
         scores = " | ".join(f"{r['by_category'][c]:.3f}" for c in cats)  # type: ignore[index]
         print(f"| {r['arm']} | {r['kept']} ({r['input']}) | {r['flooded_share']:.2f} | {scores} | "
               f"{r['others_mean']:.3f} | {r['overall']:.3f} |")
-    (args.workdir / "cap_results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (args.workdir / f"cap_results-{'-'.join(args.arms)}.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 if __name__ == "__main__":
