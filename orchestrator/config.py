@@ -56,6 +56,7 @@ class CampaignConfig(Artifact):
     workers_per_round: int = Field(default=4, ge=2)  # one baseline anchor + at least one explorer
     parallel_jobs: int = Field(default=2, ge=1)
     cpu_slots_per_job: int = Field(default=1, ge=1)
+    gpu_hour_dollars: float = Field(default=0.0, ge=0)  # $/GPU-hour: compute cost beside token dollars
     seed: int = 0
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     agents: AgentRoles = Field(default_factory=AgentRoles)

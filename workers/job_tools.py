@@ -107,6 +107,7 @@ class JobTools:
                 recipe_sha256=str(args.get("recipe_sha256", "")),
                 recipe_diff=str(args.get("recipe_diff", "")),
                 cpu_slots=int(args.get("cpu_slots", 1)),  # type: ignore[arg-type]
+                gpus=int(args.get("gpus", 0)),  # type: ignore[arg-type]
             )
             if phase == "smoke":
                 self.ctx.state.smoke_runs += 1
@@ -172,7 +173,7 @@ class JobTools:
                                        "exit_code": status.exit_code}
             if first:  # the launch record a resumed worker recovers its jobs from
                 args.update(out_dir=str(job.out_dir), recipe=job.recipe, recipe_sha256=job.recipe_sha256,
-                            recipe_diff=job.recipe_diff, cpu_slots=job.cpu_slots)
+                            recipe_diff=job.recipe_diff, cpu_slots=job.cpu_slots, gpus=job.gpus)
             self.ctx.trace.emit("job_state", args=args, detail=status.message)
         if status.state.finished:
             self._settle(job)
@@ -184,6 +185,7 @@ class JobTools:
         job.accounted = True
         status = job.status
         self.ctx.state.cpu_seconds += status.cpu_seconds_wall * job.cpu_slots
+        self.ctx.state.gpu_seconds += status.cpu_seconds_wall * job.gpus  # run time only: queueing is free
         results, problem = None, ""
         try:
             results = read_model(job.out_dir / self.ctx.spec.results_file, RunResults)
@@ -304,7 +306,7 @@ class JobTools:
         return JobRecord(job_id=job_id, phase=phase, out_dir=out_dir,
                          recipe=parse_recipe_text(text, self.ctx.spec.recipe_file), recipe_sha256=sha,
                          recipe_diff=capped_diff(self.ctx.sandbox, self.ctx.commit),
-                         cpu_slots=self._slots(phase))
+                         cpu_slots=self._slots(phase), gpus=self._resources(phase).gpus)
 
     def smoke(self) -> dict[str, object]:
         self.validate()

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evotrain.io import write_model
-from evotrain.secrets import redact_secrets
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import RecipeValues, diff_values
 from evotrain.schemas.manifest import Cost, Failure, FailureMode, Manifest, TrainingMetrics
+from evotrain.secrets import redact_secrets
 from llm.base import Usage
 from workers.worker_state import JobRecord, WorkerState
 
@@ -94,6 +94,7 @@ def build_manifest(brief: Brief, state: WorkerState, outcome: RunOutcome) -> Man
         failures=_failures(state, outcome, usable),
         cost=Cost(input_tokens=outcome.usage.input_tokens, output_tokens=outcome.usage.output_tokens,
                   dollars=outcome.usage.dollars, cpu_seconds=round(state.cpu_seconds, 3),
+                  gpu_seconds=round(state.gpu_seconds, 3),
                   agent_calls=outcome.usage.calls),
         wall_time_s=round(outcome.wall_time_s, 3),
         job_ids=list(state.jobs),

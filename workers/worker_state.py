@@ -23,6 +23,7 @@ class JobRecord:
     recipe_sha256: str
     recipe_diff: str
     cpu_slots: int
+    gpus: int = 0
     status: JobStatus | None = None
     results: RunResults | None = None
     failure: Failure | None = None
@@ -42,6 +43,7 @@ class WorkerState:
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    gpu_seconds: float = 0.0  # wall seconds x GPUs of every finished job
     train_launches: int = 0  # launches in this conversation (maps to deterministic job ids)
     smoke_runs: int = 0
     consecutive_invalid: int = 0
