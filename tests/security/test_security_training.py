@@ -54,8 +54,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
 
 def _train(world: World) -> Trained:
     def script(url: str) -> list:
-        hostile = payload(world.marker, "train", ["env", "hidden", "outside", "net", "canonical", "score", "atexit",
-                                                  "daemon"],
+        hostile = payload(world.marker, "train", ["env", "procenv", "hidden", "outside", "net", "canonical", "score",
+                                                  "atexit", "daemon"],
                           hidden=[str(p) for p in world.hidden], outside=world.outside_targets(),
                           canonical=[str(world.substrate)], manifest=str(world.manifest_path()), llm_url=url,
                           scope=str(world.tmp), evil_adapter=str(world.tmp / "evil_adapter"), daemon_s=600)
@@ -84,6 +84,11 @@ def _train(world: World) -> Trained:
         except EvotrainError as exc:  # a refusal to score is not a forged score
             run.leaderboard_error = exc.message
     return run
+
+
+def test_training_payload_really_ran(trained: Trained) -> None:
+    """Validity of the tests below: run.py imported the payload inside the job (it left its report)."""
+    assert trained.session.hostile_report("train") != "(no report)"
 
 
 def test_training_job_reaches_no_secret(trained: Trained) -> None:
