@@ -18,6 +18,7 @@ class CandidateSummary(Artifact):
     is_baseline: bool
     status: str  # ok | failed | tampered
     changes: list[KeyChange] = Field(default_factory=list)
+    code_changes: list[str] = Field(default_factory=list)  # files other than the recipe the worker changed
     dev: float | None = None
     dev_by_family: dict[str, float] = Field(default_factory=dict)
     leaderboard: float | None = None  # public score; None if not submitted

@@ -48,6 +48,12 @@ def _family_dev(m: Manifest) -> dict[str, float]:
     return {}
 
 
+def code_files(diff: str, recipe_file: str = "recipe.yaml") -> list[str]:
+    """Files other than the recipe that a sandbox diff touches (a worker's code or data change)."""
+    files = {line.split(" b/", 1)[-1] for line in diff.splitlines() if line.startswith("diff --git a/")}
+    return sorted(f for f in files if f != recipe_file)
+
+
 def summarise(m: Manifest, policy: Policy) -> CandidateSummary:
     changes = diff_values(policy.standing_recipe, m.recipe) if m.recipe else list(m.recipe_changes)
     failure = "; ".join(f"{f.mode.value}: {f.message}" for f in m.failures if f.fatal) or None
@@ -55,7 +61,8 @@ def summarise(m: Manifest, policy: Policy) -> CandidateSummary:
         failure = m.status
     return CandidateSummary(
         worker_id=m.worker_id, axis=m.axis, axis_category=m.axis_category, is_baseline=m.is_baseline,
-        status=m.status, changes=changes, dev=m.dev_score, dev_by_family=_family_dev(m),
+        status=m.status, changes=changes, code_changes=code_files(m.recipe_diff), dev=m.dev_score,
+        dev_by_family=_family_dev(m),
         chosen_step=m.chosen_step, failure=failure,
     )
 

@@ -63,7 +63,8 @@ class ScriptedNarrativeWriter:
             if c.failure:
                 summaries[c.worker_id] = f"{c.axis}: failed ({c.failure})."
                 continue
-            keys = ", ".join(k.key for k in c.changes) or "no recipe change"
+            keys = ", ".join([*(k.key for k in c.changes), *(f"code: {f}" for f in c.code_changes)]) or (
+                "no recipe change")
             lb = f"leaderboard {_fmt(c.leaderboard)} ({_signed(c.leaderboard_gain)})" if c.submitted else (
                 "not submitted"
             )

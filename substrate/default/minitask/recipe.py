@@ -49,6 +49,17 @@ class Recipe(BaseModel):
     # checkpoints and evaluation
     save_steps: list[int] = Field(default_factory=lambda: [50, 100], min_length=1, max_length=20)
     dev_items: int = Field(default=300, ge=12, le=20_000)
+    # numeric knobs for features a worker adds to the editable train.py / pipeline/ (e.g.
+    # `extras: {label_smoothing: 0.1}`); the frozen harness never reads them
+    extras: dict[str, float] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("extras")
+    @classmethod
+    def _extra_names(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if not name.isidentifier():
+                raise ValueError(f"'{name}' is not a valid knob name (letters, digits, underscores)")
+        return value
 
     @field_validator("lora_target_modules", "save_steps", mode="before")
     @classmethod
