@@ -29,7 +29,7 @@ from orchestrator.cycle.config import (
     QualityConfig,
 )
 from orchestrator.cycle.models import BenchmarkOutput, QualityOutput, TrainOutput
-from orchestrator.cycle.runner import run_cycle
+from orchestrator.cycle.runner import pending_cycle, run_cycle
 from orchestrator.cycle.store import CyclePaths, cycle_ids
 
 FLOODED = "bit_manipulation"
@@ -47,6 +47,7 @@ def arm(name: str, cap: int | None, args: argparse.Namespace) -> CycleConfig:
                             options={"families": [FLOODED], "n_per_family": args.flood}),
         ],
         quality=QualityConfig(per_source_cap=cap, min_coherence=None),
+        train_timeout_s=args.timeout,
         benchmark=BenchmarkConfig(n_items=args.items),
         gate=GateConfig(min_overall=0.0, min_category=0.0),
     )
@@ -55,7 +56,8 @@ def arm(name: str, cap: int | None, args: argparse.Namespace) -> CycleConfig:
 def run_arm(config: CycleConfig) -> dict[str, object]:
     paths = CyclePaths(config.state_dir)
     t0 = time.perf_counter()
-    state = run_cycle(config) if not cycle_ids(paths) else None  # rerun = report the stored result
+    # a finished arm is reported as stored; an interrupted one is completed (generate/quality reused)
+    state = run_cycle(config) if pending_cycle(paths) or not cycle_ids(paths) else None
     cycle = paths.cycle(state.id if state else cycle_ids(paths)[0])
     quality = QualityOutput.model_validate_json((cycle / "quality.json").read_text())
     bench = BenchmarkOutput.model_validate_json((cycle / "benchmark.json").read_text())
@@ -76,6 +78,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=REPO_ROOT / "runs" / "cycle-bench")
     ap.add_argument("--flood", type=int, default=2666)
     ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--timeout", type=float, default=3600.0, help="training timeout per arm, seconds")
     ap.add_argument("--items", type=int, default=240, help="held-out items (40 per category)")
     ap.add_argument("--arms", nargs="+", choices=["capped", "uncapped"], default=["capped", "uncapped"],
                     help="run only these arms (two processes can run one arm each; a rerun reports stored results)")
