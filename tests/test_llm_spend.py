@@ -21,6 +21,7 @@ from llm.common import LLMBudget
 from llm.config import AgentConfig
 from llm.factory import make_llm_backend
 from llm.pricing import DEFAULT_PRICES, PriceTable
+from orchestrator.audit.dashboard import render_dashboard
 from orchestrator.campaign import accounting, llm_spend
 from orchestrator.campaign.status import campaign_status
 from orchestrator.cli.campaign import _status_table
@@ -171,3 +172,6 @@ def test_campaign_status_shows_worker_collector_and_meta_spend(tmp_path: Path) -
     console.print(_status_table(st))
     text = console.export_text()
     assert "collector: 1 calls" in text and "meta: 1 calls" in text and f"worker: {len(TRANSCRIPT)} calls" in text
+    html = render_dashboard(paths).read_text()
+    table = html[html.index('id="llm-spend-table"'):]
+    assert all(f"<td>{role}</td>" in table for role in ("collector", "meta", "worker"))

@@ -15,9 +15,11 @@ from evotrain.schemas.common import Artifact, KeyChange
 from evotrain.schemas.manifest import Cost, Manifest
 from evotrain.schemas.policy import DeadEnd, Policy
 from evotrain.schemas.report import RoundReport
+from llm.base import Usage
 from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policy_diff import diff_policies, render_diff
 from orchestrator.audit.trajectory import Trajectory, build_trajectory
+from orchestrator.campaign.llm_spend import role_spend
 from orchestrator.campaign.view import load_manifests, load_policies, load_reports
 
 
@@ -71,6 +73,7 @@ class DashboardData(Artifact):
     dead_ends: list[DeadEndRow]
     costs: list[CostRow]
     total_cost: Cost
+    llm_spend: dict[str, Usage] = Field(default_factory=dict)  # role -> LLM usage, from the call log
 
 
 def policy_diff_lines(old: Policy, new: Policy) -> list[str]:
@@ -142,5 +145,5 @@ def build_dashboard_data(paths: CampaignPaths) -> DashboardData:
         campaign=paths.campaign, audit=_audit_summary(paths),
         trajectory=build_trajectory(reports, policies, paths.campaign),
         reports=reports, policy_diffs=diffs, candidates=_candidate_rows(manifests, reports),
-        dead_ends=_dead_end_rows(policies), costs=costs, total_cost=total,
+        dead_ends=_dead_end_rows(policies), costs=costs, total_cost=total, llm_spend=role_spend(paths),
     )
