@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from worker_support import tree_digest
 
 from evotrain.io import read_model
@@ -307,3 +308,11 @@ def all_findings(session: Session, *, hidden_skip: tuple[Path, ...] = ()) -> dic
         "frozen sandbox files": frozen_sandbox_changes(session),
         "another worker's sandbox": neighbour_changes(world),
     }
+
+
+def require_none(findings: dict[str, list[str]], *keys: str, context: str = "") -> None:
+    """Fail with every finding of `keys`, grouped and readable (not pytest's truncated list diff)."""
+    bad = {k: findings[k] for k in keys if findings[k]}
+    if bad:
+        lines = [f"{k}: {len(v)} finding(s)" + "".join(f"\n    {x}" for x in v[:15]) for k, v in bad.items()]
+        pytest.fail("\n".join(lines) + (f"\n{context}" if context else ""), pytrace=False)

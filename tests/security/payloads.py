@@ -23,6 +23,7 @@ Actions (see the issue #10 table):
   links      plant directory symlinks into base/ and minitask/ and hard links to the hidden split and
              to a frozen file
   frozen     append `validate_payload` to the sandbox's frozen minitask/recipe.py (imported by validate)
+  gitfiles   .gitignore/.gitattributes written by the job itself (the tools refuse them) + a new file
   pyc        a bytecode cache for pipeline/encode.py that runs extra code (hidden if the diff skips
              __pycache__/)
   score      replace the harness scoring function inside run.py's process (forged dev 0.99)
@@ -78,6 +79,11 @@ def _evo_hostile_{where}():
             except OSError as exc:
                 out.append("ERR " + str(exc))
         return out
+
+    def do_gitfiles():
+        put(os.path.join(pipe, ".gitignore"), "*.py\n*.txt\n")
+        put(os.path.join(pipe, ".gitattributes"), "* -diff binary -text\n")
+        return put(os.path.join(pipe, "hidden_by_attrs.py"), "# {marker}-attrs\nimport os\n")
 
     def do_neighbour():
         out = {{}}
@@ -300,7 +306,8 @@ def _evo_hostile_{where}():
             attempt(name, {{"env": do_env, "hidden": do_hidden, "outside": do_outside, "net": do_net,
                            "canonical": do_canonical, "repo": do_repo, "git_hijack": do_git_hijack,
                            "links": do_links, "frozen": do_frozen, "procenv": do_procenv,
-                           "neighbour": do_neighbour, "pyc": do_pyc, "score": do_score, "atexit": do_atexit,
+                           "neighbour": do_neighbour, "pyc": do_pyc, "gitfiles": do_gitfiles, "score": do_score,
+                           "atexit": do_atexit,
                            "daemon": do_daemon}}[name])
     text = json.dumps(report, indent=1)
     print("HOSTILE-REPORT " + text, flush=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from security.consequences import all_findings, kill_leftovers, undiffed_changes
+from security.consequences import all_findings, kill_leftovers, require_none, undiffed_changes
 from security.hostile import (
     RefusingExecutor,
     Session,
@@ -46,9 +46,8 @@ class Run:
         self.session, self.findings = session, findings
 
     def check(self, *keys: str) -> None:
-        bad = {k: self.findings[k] for k in keys if self.findings[k]}
         reports = {w: self.session.hostile_report(w) for w in ("refuse", "smoke", "validate", "direct")}
-        assert bad == {}, f"payload reports: {reports}"
+        require_none(self.findings, *keys, context=f"payload reports: {reports}")
 
 
 # ------------------------------------------------------------------ an executor that refuses all work
@@ -108,7 +107,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             cfg = _cfg(world, url)
             at_validation = payload(world.marker, "validate", HOST_ATTACKS, **cfg)
             in_job = payload(world.marker, "smoke", [*HOST_ATTACKS, "repo", "git_hijack", "links", "frozen", "pyc",
-                                                     "exit"], validate_payload=at_validation, **cfg)
+                                                     "gitfiles", "exit"], validate_payload=at_validation, **cfg)
             return [
                 _append("pipeline/__init__.py", world, in_job),
                 tool("smoke_run"),
@@ -170,7 +169,7 @@ def test_git_hooks_planted_by_a_job_never_run_on_the_host(smoke: Run) -> None:
     hook to substrate.git: when the orchestrator next runs git (show_diff, launch), neither runs."""
     outside = [f for f in smoke.findings["writes outside the sandbox"] if "githook" in f]
     config = [f for f in smoke.findings["canonical substrate"] if "hook" in f]
-    assert outside + config == []
+    require_none({"git hooks": outside + config}, "git hooks")
 
 
 def test_links_planted_by_a_job_change_no_frozen_file(smoke: Run) -> None:
@@ -186,10 +185,19 @@ def test_daemon_started_in_a_job_or_at_validation_does_not_outlive_it(smoke: Run
 
 
 def test_diff_names_every_change_a_job_made(smoke: Run) -> None:
-    """The manifest's recipe_diff names every file the worker's code changed, including a bytecode
-    cache planted next to an editable module (it would run instead of the reviewed source)."""
+    """The manifest's recipe_diff names every file the worker's code changed, even under a .gitignore
+    and a .gitattributes the job itself wrote (the tools refuse them; the job's filesystem does not)."""
     session = smoke.session
-    assert undiffed_changes(session, session.manifest.recipe_diff) == []
+    missing = undiffed_changes(session, session.manifest.recipe_diff)
+    assert [p for p in missing if "__pycache__" not in p] == []
+
+
+def test_diff_names_a_bytecode_cache_planted_by_a_job(smoke: Run) -> None:
+    """A .pyc the job planted in pipeline/__pycache__/ (valid for the unchanged encode.py, so Python
+    runs it instead of the reviewed source) must show in the manifest's recipe_diff."""
+    session = smoke.session
+    missing = undiffed_changes(session, session.manifest.recipe_diff)
+    assert [p for p in missing if "__pycache__" in p] == []
 
 
 # ------------------------------------------------------------------ run_worker called directly

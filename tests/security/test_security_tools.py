@@ -18,6 +18,7 @@ from security.consequences import (
     kill_leftovers,
     manifest_rewrites,
     outside_writes,
+    require_none,
     substrate_changes,
     survivors,
     undiffed_changes,
@@ -69,8 +70,8 @@ def test_planted_hard_link_to_hidden_split_is_never_read(world: World) -> None:
         tool("show_diff"),
         finish(),
     ])
-    assert hidden_leaks(session, skip=planted) == []
-    assert canary_leaks(session) == []
+    require_none({"hidden items": hidden_leaks(session, skip=planted), "canaries": canary_leaks(session)},
+                 "hidden items", "canaries")
 
 
 # ------------------------------------------------------------------ directory symlink → write_file
@@ -100,7 +101,7 @@ def test_directory_symlink_into_frozen_dirs_never_changes_a_frozen_file(world: W
         "surviving processes": survivors(world),
         "manifest rewrites": manifest_rewrites(session),
     }
-    assert {k: v for k, v in findings.items() if v} == {}, session.hostile_report("symlink")
+    require_none(findings, *findings, context=session.hostile_report("symlink"))
 
 
 # ------------------------------------------------------------------ .gitignore / .gitattributes

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from evotrain.errors import EvotrainError
-from security.consequences import all_findings, honest_scores, inside, kill_leftovers
+from security.consequences import all_findings, honest_scores, inside, kill_leftovers, require_none
 from security.hostile import Session, World, finish, make_world, original, run_session, tool
 from security.payloads import FORGED, payload
 from workers.substrate_contract import load_recipe
@@ -37,8 +37,7 @@ class Trained:
     leaderboard_error: str = ""
 
     def check(self, *keys: str) -> None:
-        bad = {k: self.findings[k] for k in keys if self.findings[k]}
-        assert bad == {}, f"payload report: {self.session.hostile_report('train')}"
+        require_none(self.findings, *keys, context=f"payload report: {self.session.hostile_report('train')}")
 
 
 @pytest.fixture(scope="module")
