@@ -175,3 +175,16 @@ def test_campaign_status_shows_worker_collector_and_meta_spend(tmp_path: Path) -
     html = render_dashboard(paths).read_text()
     table = html[html.index('id="llm-spend-table"'):]
     assert all(f"<td>{role}</td>" in table for role in ("collector", "meta", "worker"))
+
+
+def test_campaign_config_with_an_unpriced_model_under_a_dollar_cap_is_refused() -> None:
+    from orchestrator.campaign.llm_spend import check_prices
+    from orchestrator.config import CampaignConfig
+
+    meta = {"meta": {"kind": "openai", "model": "my-model", "base_url": "http://127.0.0.1:1/v1"}}
+    check_prices(CampaignConfig.model_validate({"name": "x", "agents": meta}))  # no dollar cap: runs, counts tokens
+    capped = CampaignConfig.model_validate({"name": "x", "agents": meta, "campaign_budget": {"dollars": 5}})
+    with pytest.raises(EvotrainError, match=r"^agents\.meta\.prices\.models: no price for model 'my-model'"):
+        check_prices(capped)
+    worker = {"worker": {"kind": "anthropic", "model": "claude-sonnet-4-6"}}
+    check_prices(CampaignConfig.model_validate({"name": "x", "agents": worker}))  # priced: fine under the $2 cap

@@ -6,11 +6,12 @@ the call log, so the campaign budget adds the non-worker records to the manifest
 
 from __future__ import annotations
 
+from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from llm.base import Usage
 from llm.call_log import CallRecorder, Role, read_call_log, spend_by_role
 from llm.common import LLMBudget
-from orchestrator.config import Limits
+from orchestrator.config import CampaignConfig, Limits
 
 # A collector or meta call with no campaign token cap still needs a token ceiling for the meter.
 UNCAPPED_TOKENS = 10**12
@@ -32,6 +33,20 @@ def non_worker_usage(paths: CampaignPaths) -> Usage:
         if role != "worker":
             total = total.plus(used)
     return total
+
+
+def check_prices(cfg: CampaignConfig) -> None:
+    """Refuse to start when an LLM role's model has no price but a dollar cap applies to it (one line
+    naming agents.<role>.prices.models); without a cap the model runs at $0 and tokens are counted."""
+    caps = {"worker": cfg.worker_budget.max_dollars, "collector": cfg.campaign_budget.dollars,
+            "meta": cfg.campaign_budget.dollars}
+    for role, cap in caps.items():
+        agent = getattr(cfg.agents, role)
+        if agent.kind != "scripted":
+            try:
+                agent.prices.for_budget(agent.model, cap)
+            except EvotrainError as exc:
+                raise EvotrainError(f"agents.{role}.{exc.message.removeprefix('agent.')}") from None
 
 
 def remaining_budget(limits: Limits, tokens_used: int, dollars_used: float) -> LLMBudget:

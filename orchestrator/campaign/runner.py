@@ -8,7 +8,7 @@ from pathlib import Path
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.paths import CampaignPaths
-from orchestrator.campaign import accounting
+from orchestrator.campaign import accounting, llm_spend
 from orchestrator.campaign.graph import run_graph
 from orchestrator.campaign.lock import CampaignLock
 from orchestrator.campaign.status import current_round
@@ -42,6 +42,7 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
     check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
     # an LLM worker never runs unconfined unless the user said so: refused here, before anything is written
     resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted", allow_unisolated=cfg.allow_unisolated)
+    llm_spend.check_prices(cfg)  # an unknown model under a dollar cap is refused before anything is written
     record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
                             constitution=constitution.record(const_dir), created_at=time.time())
     write_model(paths.config, record)
