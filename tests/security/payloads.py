@@ -28,6 +28,7 @@ Actions (see the issue #10 table):
              __pycache__/)
   score      replace the harness scoring function inside run.py's process (forged dev 0.99)
   atexit     rewrite results.json after training: forged scores, adapter_dir outside the sandbox
+  swap       (a later job) rewrite the weights of an earlier job's judged checkpoint in place
   daemon     double fork + setsid; the grandchild rewrites the worker's manifest once it exists
   exit       os._exit(0) at the end (skip training: keeps smoke sessions fast)
 """
@@ -84,6 +85,16 @@ def _evo_hostile_{where}():
         put(os.path.join(pipe, ".gitignore"), "*.py\n*.txt\n")
         put(os.path.join(pipe, ".gitattributes"), "* -diff binary -text\n")
         return put(os.path.join(pipe, "hidden_by_attrs.py"), "# {marker}-attrs\nimport os\n")
+
+    def do_swap():
+        """A later job of the same worker rewrites an earlier, already judged checkpoint's weights."""
+        import hashlib
+        from safetensors.torch import load_file, save_file
+        path = os.path.join(root, cfg["swap_target"], "adapter_model.safetensors")
+        before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+        tensors = {{k: v * 1000.0 + 1.0 for k, v in load_file(path).items()}}
+        save_file(tensors, path)
+        return {{"before": before, "after": hashlib.sha256(open(path, "rb").read()).hexdigest()}}
 
     def do_neighbour():
         out = {{}}
@@ -307,6 +318,7 @@ def _evo_hostile_{where}():
                            "canonical": do_canonical, "repo": do_repo, "git_hijack": do_git_hijack,
                            "links": do_links, "frozen": do_frozen, "procenv": do_procenv,
                            "neighbour": do_neighbour, "pyc": do_pyc, "gitfiles": do_gitfiles, "score": do_score,
+                           "swap": do_swap,
                            "atexit": do_atexit,
                            "daemon": do_daemon}}[name])
     text = json.dumps(report, indent=1)
@@ -325,6 +337,6 @@ def payload(marker: str, where: str, actions: list[str], **cfg: Any) -> str:
     """Source to append to a module; `cfg` carries the baked paths (see the module docstring)."""
     config = {"where": where, "actions": actions, "hidden": [], "outside": [], "canonical": [],
               "manifest": "", "evil_adapter": "/nonexistent", "llm_url": "", "daemon_s": 60,
-              "validate_payload": "", "scope": "/nonexistent", "neighbour": [],
+              "validate_payload": "", "scope": "/nonexistent", "neighbour": [], "swap_target": "",
               "canary_names": ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "KAGGLE_KEY"], **cfg}
     return _TEMPLATE.format(marker=marker, where=where, cfg=json.dumps(config), forged=FORGED)

@@ -136,6 +136,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 def test_smoke_payload_really_ran(smoke: Run) -> None:
     """Validity of the tests below: the job ran the payload (it left its report in the sandbox)."""
+    for where in ("smoke", "validate"):
+        print(f"--- payload report ({where}) ---\n{smoke.session.hostile_report(where)}")  # shown with -rP
     assert smoke.session.hostile_report("smoke") != "(no report)"
 
 
@@ -225,6 +227,7 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 
 def test_direct_payload_really_ran(direct: Run) -> None:
+    print(f"--- payload report (direct) ---\n{direct.session.hostile_report('direct')}")
     assert direct.session.hostile_report("direct") != "(no report)"
 
 
