@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from evotrain.io import read_model
-from evotrain.schemas.results import EvalReport, RunResults
+from evotrain.schemas.results import EvalReport, JudgeReport, RunResults
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSTRATE = ROOT / "substrate" / "default"
@@ -40,13 +40,42 @@ def test_smoke_run_results_and_adapter(smoke_out: Path) -> None:
     assert 1 <= results.steps <= 5
     assert not results.nan_loss
     assert results.loss_curve and results.final_loss is not None and results.final_loss > 0
-    [ckpt] = results.checkpoints
-    assert set(ckpt.by_family) == {"bit_manipulation", "text_cipher", "numeral_system", "unit_conversion",
-                                   "gravity", "equations"}
-    adapter = smoke_out / ckpt.adapter_dir
+    assert results.checkpoints == []  # the run does not score itself: the frozen judge does
+    [saved] = results.saved
+    assert saved.step == results.steps
+    adapter = smoke_out / saved.adapter_dir
     assert (adapter / "adapter_model.safetensors").stat().st_size > 0
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA" and config["r"] <= 32
+
+
+def test_judge_scores_every_saved_checkpoint(smoke_out: Path, tmp_path: Path) -> None:
+    report = tmp_path / "judge.json"
+    run("judge.py", "--run", str(smoke_out), "--report", str(report))
+    judged = read_model(report, JudgeReport)
+    [ckpt] = judged.checkpoints
+    assert ckpt.step == read_model(smoke_out / "results.json", RunResults).saved[0].step
+    assert set(ckpt.by_family) == {"bit_manipulation", "text_cipher", "numeral_system", "unit_conversion",
+                                   "gravity", "equations"}
+    assert ckpt.n_items == 300 and 0.0 <= ckpt.overall <= 1.0  # recipe.yaml's dev_items, not the run's
+
+
+def test_judge_ignores_symlinked_and_hardlinked_checkpoints(smoke_out: Path, tmp_path: Path) -> None:
+    import shutil
+
+    forged = tmp_path / "run"
+    (forged / "checkpoints").mkdir(parents=True)
+    (forged / "checkpoints" / "step-00001").symlink_to(smoke_out / "checkpoints" / "step-00005")
+    linked = forged / "checkpoints" / "step-00002"
+    linked.mkdir()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        shutil.copy(smoke_out / "checkpoints" / "step-00005" / name, linked / name)
+    outside = tmp_path / "outside.safetensors"  # e.g. a file the worker should not be able to point at
+    (linked / "adapter_model.safetensors").rename(outside)
+    (linked / "adapter_model.safetensors").hardlink_to(outside)
+    report = tmp_path / "judge.json"
+    run("judge.py", "--run", str(forged), "--report", str(report))
+    assert read_model(report, JudgeReport).checkpoints == []
 
 
 def test_evaluate_tiny_items_file(smoke_out: Path, tmp_path: Path) -> None:

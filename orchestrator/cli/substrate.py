@@ -14,7 +14,7 @@ from rich.table import Table
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
-from evotrain.schemas.results import RunResults
+from evotrain.schemas.results import JudgeReport, RunResults
 from orchestrator.leaderboard.base import SubmissionBudgetExceeded
 from orchestrator.leaderboard.local import LocalLeaderboard
 from workers.substrate_contract import load_spec, render_command
@@ -67,6 +67,13 @@ def run(
     if proc.returncode != 0:
         raise typer.Exit(proc.returncode)
     results = read_model(out_dir / spec.results_file, RunResults)
+    if spec.judge_command:  # the run does not score itself: the frozen judge does, as in a campaign
+        report = out_dir / "judge.json"
+        judge = render_command(spec.judge_command, run=str(out_dir), report=str(report))
+        if subprocess.run(judge, cwd=substrate.resolve(), env=env, check=False).returncode != 0:
+            raise EvotrainError(f"{substrate}: the judge command failed on {out_dir}")
+        judged = read_model(report, JudgeReport)
+        results = results.model_copy(update={"checkpoints": judged.checkpoints, "eval_seconds": judged.eval_seconds})
     console.print(results_table(results))
     console.print(
         f"wall {time.perf_counter() - t0:.1f}s (train {results.train_seconds:.1f}s, "

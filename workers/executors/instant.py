@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workers.executors.base import JobSpec, JobState, JobStatus
-from workers.executors.job_files import JobTable
+from workers.executors.job_files import JobTable, JobTableExecutor
 
 CompleteFn = Callable[[JobSpec], int]
 
 
-class InstantExecutor:
+class InstantExecutor(JobTableExecutor):
     name = "instant"
 
     def __init__(self, state_dir: Path | str, complete: CompleteFn) -> None:
@@ -54,14 +54,8 @@ class InstantExecutor:
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         return self.status(job_id)  # every job has ended by the time submit returns
 
-    def logs(self, job_id: str, tail: int | None = 200) -> str:
-        return self.jobs.logs(job_id, tail)
-
     def cancel(self, job_id: str) -> JobStatus:
         return self.status(job_id)
-
-    def attach(self, job_id: str) -> JobStatus | None:
-        return self.jobs.attach(job_id, self.status)
 
 
 def substrate_completer(substrate_dir: Path | str, module: str = "noop_task.job",

@@ -32,7 +32,7 @@ from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
 from evotrain.secrets import job_environment
-from workers.executors.base import JobSpec, JobState, JobStatus
+from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
 from workers.isolation import JOB_HOME
 
 # Job ids name a directory (and, mapped, a Kubernetes object), so keep them to a portable alphabet.
@@ -288,3 +288,24 @@ class JobTable:
     def statuses(self) -> list[JobStatus]:
         """Every job's last recorded status (what accounting reads, without knowing the file layout)."""
         return [f.read_status() for f in list_jobs(self.state_dir) if f.status.is_file()]
+
+
+class JobTableExecutor:
+    """attach / wait / logs shared by the executors whose job table is a JobTable (local, Ray, instant).
+
+    A subclass sets `self.jobs` and implements `status`; Kubernetes and Ray Jobs override `wait`/`logs`.
+    """
+
+    jobs: JobTable
+
+    def status(self, job_id: str) -> JobStatus:
+        raise NotImplementedError
+
+    def attach(self, job_id: str) -> JobStatus | None:
+        return self.jobs.attach(job_id, self.status)
+
+    def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
+        return poll_until_finished(self.status, job_id, poll_s, timeout_s)
+
+    def logs(self, job_id: str, tail: int | None = 200) -> str:
+        return self.jobs.logs(job_id, tail)

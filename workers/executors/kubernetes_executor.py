@@ -18,7 +18,7 @@ from evotrain.errors import EvotrainError, first_validation_error
 from evotrain.io import atomic_write_text, read_model, write_model
 from evotrain.schemas.common import Artifact
 from workers.executors.base import JobSpec, JobState, JobStatus
-from workers.executors.job_files import CancelRequest, JobFiles, JobTable, tail_text
+from workers.executors.job_files import CancelRequest, JobFiles, JobTable, JobTableExecutor, tail_text
 from workers.executors.k8s_manifest import TIMEOUT_EXIT_CODE, K8sJobOptions, build_job_manifest, validate_manifest
 
 
@@ -59,7 +59,7 @@ def state_from_job(job: Any) -> tuple[JobState, str, float | None, float | None]
     return JobState.PENDING, "", None, None
 
 
-class KubernetesExecutor:
+class KubernetesExecutor(JobTableExecutor):
     name = "kubernetes"
 
     def __init__(
@@ -139,9 +139,6 @@ class KubernetesExecutor:
             if state == JobState.FAILED and exit_code == TIMEOUT_EXIT_CODE:  # `timeout` in the container
                 state, msg = JobState.TIMEOUT, "killed at its timeout (counted from the container's start)"
         return self._persist(files, stored, state, msg, started, ended, exit_code)
-
-    def attach(self, job_id: str) -> JobStatus | None:
-        return self.jobs.attach(job_id, self.status)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         """Watch the Job until it ends; on `timeout_s` return its (unfinished) status."""

@@ -20,11 +20,12 @@ from filelock import FileLock
 
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
-from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
+from workers.executors.base import JobSpec, JobState, JobStatus
 from workers.executors.job_files import (
     CancelRequest,
     JobFiles,
     JobTable,
+    JobTableExecutor,
     LaunchRecord,
     ProcessRef,
     host_base_env,
@@ -37,7 +38,7 @@ from workers.executors.job_files import (
 )
 
 
-class LocalExecutor:
+class LocalExecutor(JobTableExecutor):
     name = "local"
 
     def __init__(
@@ -81,15 +82,6 @@ class LocalExecutor:
         with self._locked():
             self._pump()
             return files.read_status()
-
-    def attach(self, job_id: str) -> JobStatus | None:
-        return self.jobs.attach(job_id, self.status)
-
-    def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
-        return poll_until_finished(self.status, job_id, poll_s, timeout_s)
-
-    def logs(self, job_id: str, tail: int | None = 200) -> str:
-        return self.jobs.logs(job_id, tail)
 
     def cancel(self, job_id: str) -> JobStatus:
         files = self.jobs.known(job_id)

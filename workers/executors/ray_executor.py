@@ -25,11 +25,12 @@ from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.substrate import quantity_bytes
-from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
+from workers.executors.base import JobSpec, JobState, JobStatus
 from workers.executors.job_files import (
     CancelRequest,
     JobFiles,
     JobTable,
+    JobTableExecutor,
     ProcessRef,
     host_base_env,
     is_alive,
@@ -78,7 +79,7 @@ def _remote_fn() -> Any:
     return _REMOTE
 
 
-class RayExecutor:
+class RayExecutor(JobTableExecutor):
     name = "ray"
 
     def __init__(
@@ -124,15 +125,6 @@ class RayExecutor:
     def status(self, job_id: str) -> JobStatus:
         with self._lock:
             return self._refresh(self.jobs.known(job_id))
-
-    def attach(self, job_id: str) -> JobStatus | None:
-        return self.jobs.attach(job_id, self.status)
-
-    def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
-        return poll_until_finished(self.status, job_id, poll_s, timeout_s)
-
-    def logs(self, job_id: str, tail: int | None = 200) -> str:
-        return self.jobs.logs(job_id, tail)
 
     def cancel(self, job_id: str) -> JobStatus:
         import ray

@@ -26,7 +26,16 @@ from evotrain.io import write_model
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.substrate import quantity_bytes
 from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
-from workers.executors.job_files import CancelRequest, JobFiles, JobTable, ProcessRef, job_env, observe, tail_text
+from workers.executors.job_files import (
+    CancelRequest,
+    JobFiles,
+    JobTable,
+    JobTableExecutor,
+    ProcessRef,
+    job_env,
+    observe,
+    tail_text,
+)
 
 # Back-off between submit attempts while the head answers "no available agent ... try again later".
 SUBMIT_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
@@ -57,7 +66,7 @@ def entrypoint_options(spec: JobSpec, python: str, job_dir: Path,
     return opts
 
 
-class RayJobsExecutor:
+class RayJobsExecutor(JobTableExecutor):
     name = "ray"
 
     def __init__(
@@ -111,9 +120,6 @@ class RayJobsExecutor:
         if current != stored:
             files.write_status(current)
         return current
-
-    def attach(self, job_id: str) -> JobStatus | None:
-        return self.jobs.attach(job_id, self.status)
 
     def wait(self, job_id: str, poll_s: float = 1.0, timeout_s: float | None = None) -> JobStatus:
         return poll_until_finished(self.status, job_id, max(poll_s, 0.5), timeout_s)  # every call is an HTTP GET
