@@ -50,6 +50,11 @@ def candidate_label(round_no: int, worker_id: str) -> str:
     return CandidateRef(round_no, worker_id).label
 
 
+def job_id_prefix(campaign: str, round_no: int, worker_id: str) -> str:
+    """Every job of a candidate is `<prefix>-a<n>` (training) or `<prefix>-s<n>` (smoke)."""
+    return f"{campaign}-{round_dir_name(round_no)}-{worker_id}"
+
+
 def campaigns_dir(root: Path) -> Path:
     """Where every campaign of a workspace keeps its state."""
     return root / "campaigns"

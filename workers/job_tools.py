@@ -16,6 +16,7 @@ from pathlib import Path
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
+from evotrain.paths import job_id_prefix
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.common import RecipeValues, frozen_key_changes
 from evotrain.schemas.manifest import FailureMode
@@ -86,7 +87,7 @@ def job_env(slots: int) -> dict[str, str]:
 class JobTools:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self.prefix = f"{ctx.brief.campaign}-r{ctx.brief.round:03d}-{ctx.brief.worker_id}"
+        self.prefix = job_id_prefix(ctx.brief.campaign, ctx.brief.round, ctx.brief.worker_id)
         self._valid_sha = ""  # sha256 of the recipe text that last passed validation
         self._recover(ctx.trace.resumed_events)
 

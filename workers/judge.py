@@ -8,6 +8,8 @@ run's results.json claimed.
 
 from __future__ import annotations
 
+import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from workers.substrate_contract import render_command
 from workers.verified_checkout import verified_checkout
 
 JUDGE_TIMEOUT_S = 1800.0
+MAX_CHECKPOINT_DIRS = 64
+MAX_ADAPTER_FILE_BYTES = 8 << 30  # a rank-32 adapter of a 30B model is 1-3.5 GB
 
 
 def judge_dirs(repo_dir: Path) -> tuple[Path, Path]:
@@ -30,18 +34,50 @@ def judge_dirs(repo_dir: Path) -> tuple[Path, Path]:
     return root / "checkouts", root / "reports"
 
 
+def snapshot_checkpoints(run_dir: Path, dest: Path) -> int:
+    """Copy the run's checkpoint folders (real folders and regular files only) out of the sandbox.
+
+    The judge scores the copies and the manifest points at them, so the bytes that were judged are
+    the bytes that get chosen and submitted, whatever the worker's later jobs do to its run folder.
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    src = run_dir / "checkpoints"
+    (dest / "checkpoints").mkdir(parents=True)
+    if src.is_symlink() or not src.is_dir():
+        return 0
+    n = 0
+    root = run_dir.resolve()
+    for entry in sorted(src.iterdir())[:MAX_CHECKPOINT_DIRS]:
+        if entry.is_symlink() or not entry.is_dir() or not entry.resolve().is_relative_to(root):
+            continue
+        target = dest / "checkpoints" / entry.name
+        target.mkdir()
+        for f in entry.iterdir():
+            st = f.lstat()
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size <= MAX_ADAPTER_FILE_BYTES:
+                shutil.copyfile(f, target / f.name, follow_symlinks=False)
+        n += 1
+    return n
+
+
 def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, job_id: str, *,
               isolated: bool, threads: int = 1, timeout_s: float = JUDGE_TIMEOUT_S) -> JudgeReport:
-    """Score every checkpoint of `run_dir` with the frozen judge; raise EvotrainError if it cannot."""
+    """Score every checkpoint of `run_dir` with the frozen judge; raise EvotrainError if it cannot.
+
+    The returned report's adapter_dir values are absolute paths of the judged copies.
+    """
     checkouts, reports = judge_dirs(repo_dir)
     checkout = verified_checkout(repo_dir, commit, checkouts)
     out_dir = reports / job_id
     out_dir.mkdir(parents=True, exist_ok=True)
+    judged_run = out_dir / "run"
+    snapshot_checkpoints(run_dir, judged_run)
     report = out_dir / "judge.json"
     report.unlink(missing_ok=True)
-    command = render_command(spec.judge_command, run=str(run_dir.resolve()), report=str(report))
+    command = render_command(spec.judge_command, run=str(judged_run), report=str(report))
     iso = Isolation(kind="bwrap" if isolated else "none", writable=[str(out_dir)],
-                    extra_readonly=[str(checkout), str(run_dir.resolve())])
+                    extra_readonly=[str(checkout)])
     env = job_environment({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                            "EVOTRAIN_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
                           home=JOB_HOME if isolated else str(out_dir), python_bin=None)
@@ -55,4 +91,8 @@ def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, j
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines() or [f"exit {proc.returncode}"]
         raise EvotrainError(f"judge of {job_id}: {redact_secrets(lines[-1])[:300]}")
     verified_checkout(repo_dir, commit, checkouts)  # still the recorded substrate after the run
-    return read_model(report, JudgeReport)
+    judged = read_model(report, JudgeReport)
+    absolute = [c.model_copy(update={"adapter_dir": str((judged_run / c.adapter_dir).resolve())})
+                for c in judged.checkpoints
+                if (judged_run / c.adapter_dir).resolve().is_relative_to(judged_run.resolve())]
+    return judged.model_copy(update={"checkpoints": absolute})

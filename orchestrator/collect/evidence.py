@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 from evotrain.io import read_model, write_model
-from evotrain.paths import CampaignPaths, candidate_label
+from evotrain.paths import CampaignPaths, candidate_label, job_id_prefix
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.manifest import Failure, FailureMode, Manifest
 from orchestrator.audit.log import AuditLog, ManifestPayload
@@ -45,12 +45,23 @@ def record_manifest(paths: CampaignPaths, round_no: int, worker_id: str, note: s
 
 
 def _adapter_problem(paths: CampaignPaths, m: Manifest) -> str | None:
+    """The chosen adapter must be one the judge scored for THIS worker (its copy outside the sandbox),
+    or, for a substrate without a judge, a folder inside the worker's own run directory."""
     if m.chosen_adapter is None:
         return None
-    runs = (paths.sandbox(m.round, m.worker_id) / "runs").resolve()
     adapter = Path(m.chosen_adapter)
-    if adapter.is_symlink() or not adapter.resolve().is_relative_to(runs) or not adapter.resolve().is_dir():
-        return f"chosen_adapter {m.chosen_adapter} is not a folder inside the worker's run directory {runs}"
+    if m.scores_judged:
+        root = (paths.judge / "reports").resolve()
+        prefix = job_id_prefix(paths.campaign, m.round, m.worker_id) + "-"
+        real = adapter.resolve()
+        ok = real.is_relative_to(root) and real.relative_to(root).parts[0].startswith(prefix)
+        where = f"the judge's copies of this worker's runs under {root}"
+    else:
+        root = (paths.sandbox(m.round, m.worker_id) / "runs").resolve()
+        ok = adapter.resolve().is_relative_to(root)
+        where = f"the worker's run directory {root}"
+    if adapter.is_symlink() or not ok or not adapter.resolve().is_dir():
+        return f"chosen_adapter {m.chosen_adapter} is not a folder inside {where}"
     return None
 
 
