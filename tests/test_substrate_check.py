@@ -14,8 +14,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from orchestrator.campaign.substrate_check import static_problems
 from orchestrator.cli.substrate_check import substrate_check
-from orchestrator.substrate_check import static_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "substrate" / "default"

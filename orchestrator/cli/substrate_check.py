@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from orchestrator.substrate_check import check_substrate
+from orchestrator.campaign.substrate_check import check_substrate
 
 
 def substrate_check(
