@@ -66,7 +66,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     stream = root / "tiny.yaml"
     stream.write_text(yaml.safe_dump(STREAM), encoding="utf-8")
     t0 = time.perf_counter()
-    result = CliRunner().invoke(build_evolve_app(), ["simulate", str(stream), "--config", str(config)])
+    result = CliRunner().invoke(build_evolve_app(), ["simulate", str(stream), "--config", str(config), "--batch", "4"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     report = json.loads((root / "state" / "simulate-report.json").read_text())
     return {"root": root, "config": config, "output": result.output, "report": report,

@@ -92,6 +92,7 @@ def build_evolve_app() -> typer.Typer:
         config: Path | None = typer.Option(None, help=CONFIG_HELP),
         state: Path | None = typer.Option(None, help="state folder (overrides the config's state_dir)"),
         fresh: bool = typer.Option(True, help="start from an empty registry (keeps the trained generalist)"),
+        batch: int = typer.Option(32, min=1, help="requests per routing/answering step (births run between steps)"),
     ) -> None:
         """Replay a stream through the router and the birth loop (no HTTP); print the report."""
         from orchestrator.evolve.simulate import simulate
@@ -100,7 +101,7 @@ def build_evolve_app() -> typer.Typer:
             cfg = _config(config, state)
             if fresh:
                 _reset_state(cfg.state_path())
-            report = simulate(cfg, traffic, on_birth=lambda r: typer.echo(
+            report = simulate(cfg, traffic, batch=batch, on_birth=lambda r: typer.echo(
                 f"[birth] {r.birth_id} {r.outcome} {r.agent_id or ''} {r.message}".rstrip()))
         except EvotrainError as exc:
             _fail(exc)
