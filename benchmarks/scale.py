@@ -48,29 +48,37 @@ def measure_end(ws: Path, name: str, rounds: int) -> dict[str, float]:
     from orchestrator.campaign.status import campaign_status
 
     paths = CampaignPaths(root=ws.resolve(), campaign=name)
+    out: dict[str, float | None] = {"status_inproc_s": _seconds(lambda: campaign_status(paths, rounds)),
+                                    "dashboard_inproc_s": _seconds(lambda: render_dashboard(paths))}
+    for key, args in (("cli_floor_s", ("campaign", "--help")),
+                      ("status_s", ("campaign", "status", name, "--root", str(ws))),
+                      ("report_s", ("report", "show", str(rounds), "--campaign", name)),
+                      ("dashboard_s", ("dashboard", "--campaign", name))):
+        out[key] = _seconds(lambda args=args: h.cli_seconds(ws, *args))
+    return {**out, **h.disk_usage(ws, name)}
+
+
+def _seconds(fn: Any) -> float | None:
+    """Wall seconds of fn(), or None if it failed (another part of the tree broke it: say so, go on)."""
     t0 = time.perf_counter()
-    campaign_status(paths, rounds)
-    t1 = time.perf_counter()
-    render_dashboard(paths)
-    t2 = time.perf_counter()
-    return {
-        "cli_floor_s": h.cli_seconds(ws, "campaign", "--help"),
-        "status_s": h.cli_seconds(ws, "campaign", "status", name, "--root", str(ws)),
-        "report_s": h.cli_seconds(ws, "report", "show", str(rounds), "--campaign", name),
-        "dashboard_s": h.cli_seconds(ws, "dashboard", "--campaign", name),
-        "status_inproc_s": t1 - t0, "dashboard_inproc_s": t2 - t1,
-        **h.disk_usage(ws, name),
-    }
+    try:
+        fn()
+    except Exception as exc:
+        print(f"  (measurement failed: {type(exc).__name__}: {str(exc)[:200]})", flush=True)
+        return None
+    return time.perf_counter() - t0
 
 
-def point(n: int, r: int, executor: str, sleep_s: float, results: Path, keep: bool = False) -> dict[str, Any]:
-    name = f"s{n}x{r}-{executor}"
+def point(n: int, r: int, executor: str, sleep_s: float, results: Path, keep: bool = False,
+          standin: bool = False) -> dict[str, Any]:
+    name = f"s{n}x{r}-{executor}" + ("-standin" * standin)
     with tempfile.TemporaryDirectory(prefix="evotrain-scale-") as tmp:
         ws = Path(tmp)
         h.make_workspace(ws, name, n, r, sleep_s=sleep_s)
         load = os.getloadavg()[0]
-        run = h.run_point(ws, name, executor)
-        row = {"n": n, "r": r, "executor": executor, "sleep_s": sleep_s, "candidates": n * r,
+        run = h.run_point(ws, name, executor, standin=standin)
+        row = {"n": n, "r": r, "executor": executor, "workers": "stand-in" if standin else "scripted agent",
+               "sleep_s": sleep_s, "candidates": n * r,
                "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1), **run,
                **measure_end(ws, name, r), "manifests": len(h.manifests_of(ws, name))}
         if keep:
@@ -79,12 +87,13 @@ def point(n: int, r: int, executor: str, sleep_s: float, results: Path, keep: bo
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a") as fh:
         fh.write(json.dumps(row) + "\n")
-    print(f"N={n:3d} R={r:2d} {executor}: wall {row['wall_s']:.1f}s orchestration {row['orchestration_s']:.1f}s "
-          f"({row['orch_per_candidate_s']:.3f}s/cand) rss {row['peak_rss_mb']:.0f}MB db "
-          f"{row['checkpoint_db_mb']:.2f}MB files {row['files']} status {row['status_s']:.2f}s "
-          f"(in-process {row['status_inproc_s']:.2f}s, CLI floor {row['cli_floor_s']:.2f}s) dashboard "
-          f"{row['dashboard_s']:.2f}s (in-process {row['dashboard_inproc_s']:.2f}s) "
-          f"load {row['load_before']}->{row['load_after']}", flush=True)
+    f = {k: "n/a" if row.get(k) is None else f"{row[k]:.2f}" for k in
+         ("status_s", "status_inproc_s", "cli_floor_s", "dashboard_s", "dashboard_inproc_s")}
+    print(f"N={n:3d} R={r:2d} {executor} {row['workers']}: wall {row['wall_s']:.1f}s orchestration "
+          f"{row['orchestration_s']:.1f}s ({row['orch_per_candidate_s']:.3f}s/cand) rss {row['peak_rss_mb']:.0f}MB "
+          f"db {row['checkpoint_db_mb']:.2f}MB files {row['files']} status {f['status_s']}s (in-process "
+          f"{f['status_inproc_s']}s, CLI floor {f['cli_floor_s']}s) dashboard {f['dashboard_s']}s (in-process "
+          f"{f['dashboard_inproc_s']}s) load {row['load_before']}->{row['load_after']}", flush=True)
     return row
 
 
@@ -183,12 +192,14 @@ def main() -> None:
     g.add_argument("--rs", default="2,5,10")
     g.add_argument("--executor", default="instant", choices=["instant", "local"])
     g.add_argument("--sleep", type=float, default=0.0)
+    g.add_argument("--agent-workers", action="store_true", help="real scripted workers instead of stand-ins")
     p = sub.add_parser("point")
     p.add_argument("n", type=int)
     p.add_argument("r", type=int)
     p.add_argument("--executor", default="instant", choices=["instant", "local"])
     p.add_argument("--sleep", type=float, default=0.0)
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--standin", action="store_true", help="stand-in workers (no agent loop)")
     s = sub.add_parser("simulate")
     s.add_argument("--workers", type=int, default=100)
     s.add_argument("--rounds", type=int, default=10)
@@ -198,9 +209,9 @@ def main() -> None:
     if args.cmd == "grid":
         for n in (int(x) for x in args.ns.split(",")):
             for r in (int(x) for x in args.rs.split(",")):
-                point(n, r, args.executor, args.sleep, args.results)
+                point(n, r, args.executor, args.sleep, args.results, standin=not args.agent_workers)
     elif args.cmd == "point":
-        point(args.n, args.r, args.executor, args.sleep, args.results, keep=args.keep)
+        point(args.n, args.r, args.executor, args.sleep, args.results, keep=args.keep, standin=args.standin)
     elif args.cmd == "simulate":
         simulate(args.workers, args.rounds, args.seed, args.results)
     else:

@@ -108,6 +108,39 @@ def instrument(timers: Timers) -> None:
     SqliteSaver.put_writes = timers.wrap("checkpoint write", SqliteSaver.put_writes)  # type: ignore[method-assign]
 
 
+def make_standin_worker(noop_job: Callable[[list[str]], int]) -> Callable[..., Any]:
+    """A worker without the agent loop (grid points: orchestrator only): one scripted change along the
+    brief's axis, the noop job run in-process in the sandbox, a manifest as the real worker writes it."""
+    from evotrain.schemas.common import diff_values, set_path
+    from evotrain.schemas.manifest import Cost, Manifest
+    from evotrain.schemas.results import RunResults
+    from workers.agents.scripted_search import propose_change
+    from workers.manifest_writer import write_manifest
+
+    def run_worker(brief: Any, *, manifest_path: Path, **_: Any) -> Any:
+        t0 = time.perf_counter()
+        recipe = dict(brief.standing_recipe)
+        proposal = propose_change(brief.axis, recipe, brief.dead_ends, brief.seed) if brief.axis else None
+        if proposal is not None:
+            recipe = set_path(recipe, proposal.key, proposal.new)
+        sandbox = Path(brief.sandbox)
+        (sandbox / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+        out = sandbox / "runs" / "a1"
+        job_id = f"{brief.campaign}-r{brief.round:03d}-{brief.worker_id}-a1"
+        noop_job(["--recipe", str(sandbox / "recipe.yaml"), "--out", str(out), "--seed", str(brief.seed)])
+        res = RunResults.model_validate_json((out / "results.json").read_text())
+        best = max(res.checkpoints, key=lambda c: (c.overall, c.step))
+        m = Manifest.for_brief(
+            brief, status="ok", recipe=recipe, recipe_changes=diff_values(brief.standing_recipe, recipe),
+            checkpoints=res.checkpoints, chosen_step=best.step, chosen_adapter=str(out / best.adapter_dir),
+            dev_score=best.overall, job_ids=[job_id], cost=Cost(cpu_seconds=0.0),
+            wall_time_s=time.perf_counter() - t0, rationale=f"stand-in worker: {proposal}")
+        write_manifest(manifest_path, m)
+        return m
+
+    return run_worker
+
+
 def legacy_usage(paths: Any) -> Any:
     """accounting.usage before issue #17: every manifest of every round fully parsed on each call."""
     from orchestrator.campaign import accounting
@@ -115,7 +148,8 @@ def legacy_usage(paths: Any) -> Any:
     return accounting._totals(accounting.all_manifests(paths), accounting.load_sessions(paths).wall_s)
 
 
-def run_child(ws: Path, name: str, executor_kind: str, resume: bool, legacy: bool = False) -> dict[str, Any]:
+def run_child(ws: Path, name: str, executor_kind: str, resume: bool, legacy: bool = False,
+              standin: bool = False) -> dict[str, Any]:
     from evotrain.paths import CampaignPaths
     from orchestrator.campaign.runner import create_campaign, run_campaign
     from orchestrator.config import load_config
@@ -134,12 +168,20 @@ def run_child(ws: Path, name: str, executor_kind: str, resume: bool, legacy: boo
     executor = None
     if executor_kind == "instant":
         executor = InstantExecutor(paths.jobs, substrate_completer(NOOP))
+    if standin:
+        import importlib
+
+        from orchestrator.campaign import steps
+
+        substrate_completer(NOOP)  # puts the canonical noop substrate on sys.path
+        steps.run_worker = make_standin_worker(importlib.import_module("noop_task.job").run_in_process)
     t0 = time.perf_counter()
     run_campaign(paths, resume=resume, executor=executor)
     wall = time.perf_counter() - t0
     fan_out = sum(b - a for a, b in timers.work.values())
     own = wall - fan_out - timers.seconds["leaderboard eval"]
     return {"wall_s": wall, "fan_out_s": fan_out, "orchestration_s": own, "legacy_accounting": legacy,
+            "standin_workers": standin,
             "cpu_s": time.process_time(),
             "steps": dict(timers.seconds), "calls": dict(timers.calls),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -147,9 +189,9 @@ def run_child(ws: Path, name: str, executor_kind: str, resume: bool, legacy: boo
 
 
 def child_command(ws: Path, name: str, executor: str = "instant", resume: bool = False,
-                  legacy: bool = False) -> list[str]:
+                  legacy: bool = False, standin: bool = False) -> list[str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "child", str(ws), name, "--executor", executor]
-    return cmd + ["--resume"] * resume + ["--legacy-accounting"] * legacy
+    return cmd + ["--resume"] * resume + ["--legacy-accounting"] * legacy + ["--standin-workers"] * standin
 
 
 def child_env() -> dict[str, str]:
@@ -159,8 +201,9 @@ def child_env() -> dict[str, str]:
 
 
 def run_point(ws: Path, name: str, executor: str = "instant", resume: bool = False,
-              timeout: float = 3600, legacy: bool = False) -> dict[str, Any]:
-    proc = subprocess.run(child_command(ws, name, executor, resume, legacy), env=child_env(), capture_output=True,
+              timeout: float = 3600, legacy: bool = False, standin: bool = False) -> dict[str, Any]:
+    proc = subprocess.run(child_command(ws, name, executor, resume, legacy, standin), env=child_env(),
+                          capture_output=True,
                           text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"campaign {name} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
@@ -202,8 +245,10 @@ def main(argv: list[str]) -> int:
     child.add_argument("--executor", choices=["instant", "local"], default="instant")
     child.add_argument("--resume", action="store_true")
     child.add_argument("--legacy-accounting", action="store_true", help="the pre-#17 budget check (before/after)")
+    child.add_argument("--standin-workers", action="store_true", help="workers without the agent loop")
     args = ap.parse_args(argv)
-    result = run_child(args.workspace.resolve(), args.name, args.executor, args.resume, args.legacy_accounting)
+    result = run_child(args.workspace.resolve(), args.name, args.executor, args.resume, args.legacy_accounting,
+                       args.standin_workers)
     print(json.dumps(result))
     return 0
 
