@@ -32,7 +32,7 @@ EXPLORE = [
     ("read_file", {"path": "eval/harness.py", "max_chars": 3000}),
     ("read_file", {"path": "run.py", "offset": 2000, "max_chars": 1500}),
 ]
-TURNS = {"anthropic": 60, "openai": 36}  # the acceptance session is Anthropic's; OpenAI's is shorter (CI time)
+TURNS = {"anthropic": 60, "openai": 24}  # the acceptance session is Anthropic's; OpenAI's is shorter (CI time)
 FINISH = [
     ("patch_file", {"path": "recipe.yaml", "search": "learning_rate: 0.003", "replace": "learning_rate: 0.005"}),
     ("validate_recipe", {}),

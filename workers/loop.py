@@ -97,6 +97,7 @@ class _Run:
         self.substrate_recipe = parse_recipe_text(blob.decode("utf-8"), f"{self.spec.recipe_file}@substrate")
         self.state = WorkerState()
         self.usage = Usage()
+        self._diff: str | None = None  # the state note's diff, recomputed only after a file edit
         ctx = JobContext(brief=brief, spec=self.spec, sandbox=self.sandbox, commit=self.commit, executor=executor,
                          trace=trace, state=self.state, deadline=self.started + brief.budget.wall_clock_s, clock=clock,
                          isolation=sandbox_isolation(self.sandbox, self.frozen, isolation), repo_dir=self.repo)
@@ -150,6 +151,8 @@ class _Run:
             results = []
             for call in turn.tool_calls:
                 results.append(self.bounded.call(call))
+                if call.name in {"write_file", "patch_file"}:
+                    self._diff = None
                 if self.state.finished is not None:
                     break
                 if self.state.consecutive_invalid >= MAX_CONSECUTIVE_INVALID:
@@ -164,8 +167,9 @@ class _Run:
         if set_note is None:
             return
         compacted = bool(getattr(self.agent, "compacted", False))
-        diff = capped_diff(self.sandbox, self.commit) if compacted else None
-        set_note(state_note(self.brief, turns, self.usage, compacted, diff))
+        if compacted and self._diff is None:
+            self._diff = capped_diff(self.sandbox, self.commit)
+        set_note(state_note(self.brief, turns, self.usage, compacted, self._diff if compacted else None))
 
     def _stop(self, mode: FailureMode, message: str) -> Failure:
         # a failed call was still billed: take the backend's own total when it knows more than the turns
