@@ -125,3 +125,8 @@ def test_cap_changes_the_mix_when_one_generator_floods(tmp_path: Path) -> None:
     assert Counter(e.source for e in capped) == {"substrate": 360, "flood": 600}
     assert share(capped) == pytest.approx(660 / 960, abs=0.01)
     assert dropped(out, "cap", "flood") == 2066
+
+
+def test_noise_keeps_python_comments_in_code() -> None:
+    code = "def f(x):\n    # double it\n    return 2 * x"
+    assert strip_noise(code) == code

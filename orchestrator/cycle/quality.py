@@ -30,7 +30,8 @@ _XML_BLOCK = re.compile(
     r"command-output|stdout|stderr|local-command-stdout)\b[^>]*>.*?</\1>",
     re.DOTALL | re.IGNORECASE,
 )
-_SHELL_PROMPT = re.compile(r"^\s*(?:\$|#|>>>|\w[\w.-]*@[\w.-]+:[^$#]*[$#])\s")
+# `$ cmd`, `user@host:~/dir$ cmd`, `>>> expr`; not a bare `#` (Python comments in code and diffs)
+_SHELL_PROMPT = re.compile(r"^\s*(?:\$|>>>|\w[\w.-]*@[\w.-]+:[^$#]*[$#])\s")
 _TRACEBACK_HEAD = "Traceback (most recent call last):"
 _WORDS = re.compile(r"\w+|[^\w\s]")
 
