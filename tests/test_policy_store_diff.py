@@ -112,3 +112,15 @@ def test_overrides_apply_in_memory_only(tmp_path: Path) -> None:
     before = recipe.read_text()
     p = policy_store.initial_policy("c1", recipe, axes, rules(), overrides={"warmup_steps": 0})
     assert p.standing_recipe["warmup_steps"] == 0 and recipe.read_text() == before
+
+
+def test_policy_diff_by_round_numbers_finds_the_only_campaign(tmp_path: Path) -> None:
+    """`evotrain policy diff 1 2`, exactly as the README writes it, in a workspace with one campaign."""
+    paths = _two_versions(tmp_path)
+    paths.state.mkdir(parents=True, exist_ok=True)  # a campaign's state folder, as `campaign start` makes it
+    exe = Path(sys.executable).parent / "evotrain"
+    out = subprocess.run([exe, "policy", "diff", "1", "2"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "promotion (round 1): lr 0.001 -> 0.003" in out.stdout
+    missing = subprocess.run([exe, "policy", "diff", "1", "9"], cwd=tmp_path, capture_output=True, text=True)
+    assert missing.returncode == 2 and "no policy for round 9" in missing.stderr
