@@ -67,7 +67,7 @@ def test_ray_jobs_dry_run_prints_entrypoints(tmp_path: Path) -> None:
     root, config = _setup(tmp_path, {"kind": "ray", "options": {"address": "http://ray-head:8265",
                                                                  "python": "/opt/venv/bin/python"}})
     out = _run(root, config)
-    entry = next(d for t, d in out if t.startswith("Ray job") and d["submission_id"] == "gpu-demo-r001-w01-a1")
+    entry = next(d for t, d in out if t.startswith("Ray job") and d["submission_id"] == "gpu-demo-r001-w01-a1-<nonce>")
     assert entry["entrypoint_num_gpus"] == 1 and entry["entrypoint_memory"] == 24 << 30
     job_dir = root / "campaigns" / "gpu-demo" / "jobs"
     assert entry["entrypoint"].startswith("/opt/venv/bin/python -m workers.executors.job_wrapper ")

@@ -31,8 +31,8 @@ def test_entrypoint_asks_for_the_jobs_gpus_and_memory() -> None:
     spec = JobSpec(job_id="demo-r001-w01-a1", command=["python", "run.py"], cwd="/ws/sb", gpus=1, cpu_slots=4,
                    memory="2Gi", labels={"campaign": "demo"})
     opts = entrypoint_options(spec, "/opt/venv/bin/python", Path("/ws/jobs/demo-r001-w01-a1"),
-                              {"env_vars": {"HF_HOME": "/models"}})
-    assert opts["submission_id"] == "demo-r001-w01-a1"  # idempotent: the job id is the Ray submission id
+                              {"env_vars": {"HF_HOME": "/models"}}, "demo-r001-w01-a1-0a1b2c3d")
+    assert opts["submission_id"] == "demo-r001-w01-a1-0a1b2c3d"  # idempotent: job id + the table's nonce
     assert (opts["entrypoint_num_gpus"], opts["entrypoint_num_cpus"], opts["entrypoint_memory"]) == (1, 4, 2 << 30)
     assert opts["entrypoint"] == "/opt/venv/bin/python -m workers.executors.job_wrapper /ws/jobs/demo-r001-w01-a1"
     assert opts["runtime_env"]["env_vars"]["HF_HOME"] == "/models"
@@ -159,4 +159,7 @@ def test_job_survives_an_orchestrator_kill_and_runs_once(ray_head: str, tmp_path
     assert (work / "result.txt").read_text() == "trained\n"
     assert ex.logs("demo-r001-w01-a1", tail=1) == "done\n"
     submissions = [j.submission_id for j in ex.client.list_jobs()]  # type: ignore[attr-defined]
-    assert submissions.count("demo-r001-w01-a1") == 1
+    assert submissions.count(ex.submission_id("demo-r001-w01-a1")) == 1  # type: ignore[attr-defined]
+    # a new campaign reusing the name (a fresh job table) gets its own submission ids
+    assert make_executor("ray", tmp_path / "other", address=ray_head).submission_id("demo-r001-w01-a1") \
+        != ex.submission_id("demo-r001-w01-a1")  # type: ignore[attr-defined]

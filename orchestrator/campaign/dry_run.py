@@ -79,7 +79,8 @@ def _render_job(cfg: CampaignConfig, paths: CampaignPaths, job: JobSpec) -> tupl
             python = str(options.get("python") or sys.executable)
             runtime_env = options.get("runtime_env") or {}
             return "Ray job (JobSubmissionClient.submit_job)", entrypoint_options(
-                job, python, (paths.jobs / job.job_id).resolve(), runtime_env)  # type: ignore[arg-type]
+                job, python, (paths.jobs / job.job_id).resolve(), runtime_env,  # type: ignore[arg-type]
+                f"{job.job_id}-<nonce>")  # the nonce is made when the campaign's job table is
         from workers.executors.ray_executor import task_resources
 
         return "Ray task (.options)", {**task_resources(job), "name": job.job_id, "job": job.model_dump(mode="json")}

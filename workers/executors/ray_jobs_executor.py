@@ -3,8 +3,10 @@
 `make_executor("ray", state_dir, address="http://head:8265")` (the dashboard's address) picks this
 backend; a `ray://` or `auto` address keeps the task-based RayExecutor, whose tasks die with their driver.
 
-The job's Ray submission id is its evotrain job id, so submitting twice (a resumed orchestrator) is
-idempotent: the second submit finds the job already known to the cluster and re-attaches. The
+The job's Ray submission id is its evotrain job id plus a nonce kept in the job table
+(`state_dir/ray_jobs.json`, made once per campaign), so submitting twice (a resumed orchestrator) is
+idempotent: the second submit finds the job already known to the cluster and re-attaches; a new
+campaign that reuses an old one's name never attaches to the old campaign's jobs. The
 entrypoint is the same `job_wrapper` the local executor runs (`timeout` deadline counted from when the
 wrapper starts, exit code and log in `state_dir/<job_id>/`), so the cluster must see `state_dir` and
 the sandboxes at the same paths (a shared filesystem) and have evotrain importable by `python`.
@@ -13,6 +15,7 @@ A job is never marked lost while the cluster still knows it: resume asks the clu
 
 from __future__ import annotations
 
+import secrets
 import shlex
 import sys
 import time
@@ -22,7 +25,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from evotrain.errors import EvotrainError
-from evotrain.io import write_model
+from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.substrate import quantity_bytes
 from workers.executors.base import JobSpec, JobState, JobStatus, poll_until_finished
@@ -41,6 +44,12 @@ from workers.executors.job_files import (
 SUBMIT_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
+class RayJobsTable(Artifact):
+    """`ray_jobs.json`: this job table's nonce; submission ids are `<job id>-<nonce>`."""
+
+    nonce: str
+
+
 class RayJobRecord(Artifact):
     """`ray_job.json`: the job was handed to this cluster under this submission id."""
 
@@ -49,13 +58,13 @@ class RayJobRecord(Artifact):
     submitted_at: float
 
 
-def entrypoint_options(spec: JobSpec, python: str, job_dir: Path,
-                       runtime_env: dict[str, JsonValue]) -> dict[str, Any]:
+def entrypoint_options(spec: JobSpec, python: str, job_dir: Path, runtime_env: dict[str, JsonValue],
+                       submission_id: str) -> dict[str, Any]:
     """The `JobSubmissionClient.submit_job` arguments for a job (no cluster needed to build them)."""
     env_vars = {**dict(runtime_env.get("env_vars") or {}), **job_env(spec, {})}  # type: ignore[arg-type]
     opts: dict[str, Any] = {
         "entrypoint": shlex.join([python, "-m", "workers.executors.job_wrapper", str(job_dir)]),
-        "submission_id": spec.job_id,
+        "submission_id": submission_id,
         "entrypoint_num_cpus": spec.cpu_slots,
         "entrypoint_num_gpus": spec.gpus,  # Ray sets CUDA_VISIBLE_DEVICES for the entrypoint
         "runtime_env": {**runtime_env, "env_vars": env_vars},
@@ -86,6 +95,16 @@ class RayJobsExecutor(JobTableExecutor):
         self.runtime_env: dict[str, JsonValue] = dict(runtime_env or {})
         self.kill_grace_s = kill_grace_s
         self._client = client
+        self._nonce: str | None = None
+
+    def submission_id(self, job_id: str) -> str:
+        """The Ray submission id of a job: its id and this job table's nonce (made once, kept on disk)."""
+        if self._nonce is None:
+            path = self.state_dir / "ray_jobs.json"
+            if not path.is_file():
+                write_model(path, RayJobsTable(nonce=secrets.token_hex(4)))
+            self._nonce = read_model(path, RayJobsTable).nonce
+        return f"{job_id}-{self._nonce}"
 
     @property
     def client(self) -> Any:
@@ -129,7 +148,7 @@ class RayJobsExecutor(JobTableExecutor):
         if files.log.is_file():
             return tail_text(files.log, tail)
         try:  # the wrapper never started (e.g. evotrain not importable on the node): Ray's own log says why
-            text = str(self.client.get_job_logs(job_id))
+            text = str(self.client.get_job_logs(self.submission_id(job_id)))
         except Exception:  # logs are a courtesy; an unreachable cluster has no logs to give
             return ""
         lines = text.splitlines(keepends=True)
@@ -142,7 +161,7 @@ class RayJobsExecutor(JobTableExecutor):
             return st
         write_model(files.cancel, CancelRequest(requested_at=time.time()))
         try:  # SIGTERM to the wrapper (it forwards it to the command's group), SIGKILL after Ray's grace
-            self.client.stop_job(job_id)
+            self.client.stop_job(self.submission_id(job_id))
         except Exception as exc:
             raise EvotrainError(f"ray: stop job {job_id}: {_first_line(exc)}") from exc
         return poll_until_finished(self.status, job_id, 0.5, self.kill_grace_s + 30.0)
@@ -158,19 +177,20 @@ class RayJobsExecutor(JobTableExecutor):
         if self._record_path(files).is_file():
             return
         spec = files.read_spec()
-        opts = entrypoint_options(spec, self.python, files.dir.resolve(), self.runtime_env)
+        sid = self.submission_id(spec.job_id)
+        opts = entrypoint_options(spec, self.python, files.dir.resolve(), self.runtime_env, sid)
         for delay in (*SUBMIT_RETRY_S, None):
             try:
                 self.client.submit_job(**opts)
                 break
             except Exception as exc:  # "already exists" comes back as an HTTP 500 in a RuntimeError
-                if self._info(spec.job_id) is not None:
+                if self._info(sid) is not None:
                     break  # submitted before (by us before a restart, or a retry that did land): re-attach
                 if delay is None or "try again" not in str(exc):
                     raise EvotrainError(f"ray: submit job {spec.job_id} to {self.address}: {_first_line(exc)}") from exc
                 time.sleep(delay)  # a head whose job agent is not up yet says "please try again later"
         write_model(self._record_path(files),
-                    RayJobRecord(address=self.address, submission_id=spec.job_id, submitted_at=time.time()))
+                    RayJobRecord(address=self.address, submission_id=sid, submitted_at=time.time()))
 
     def _info(self, job_id: str) -> Any | None:
         """The cluster's JobDetails for the id, or None if it does not know it."""
@@ -185,7 +205,7 @@ class RayJobsExecutor(JobTableExecutor):
         if files.exit.is_file():  # the wrapper recorded how the command ended: the truth
             return observe(files, stored, launch_grace_s=0.0)
         try:
-            info = self._info(files.job_id)
+            info = self._info(self.submission_id(files.job_id))
         except Exception as exc:  # unreachable head: keep the last state, never call a job lost for it
             return stored.model_copy(update={"message": f"ray unreachable: {_first_line(exc)}"})
         now = time.time()
