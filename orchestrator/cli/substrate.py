@@ -51,6 +51,8 @@ def run(
 ) -> None:
     """Train + evaluate one recipe with the substrate's run command; print per-family dev accuracy."""
     spec = load_spec(substrate)
+    if recipe is not None and not recipe.is_absolute() and not recipe.exists() and (substrate / recipe).is_file():
+        recipe = substrate / recipe  # `--substrate substrate/nemotron --recipe recipe.tiny.yaml`
     recipe_path = (recipe or substrate / spec.recipe_file).resolve()
     out_dir = (out or Path("runs") / time.strftime("substrate-%Y%m%d-%H%M%S")).resolve()
     template = list(spec.run_command)
