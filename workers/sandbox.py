@@ -113,11 +113,17 @@ def create_sandbox(repo_dir: Path | str, commit: str, sandbox_path: Path | str) 
             raise EvotrainError(f"{sandbox}: exists but is not a worktree of {repo}")
         sandbox.parent.mkdir(parents=True, exist_ok=True)
         g = _git()
-        g.execute(["git", f"--git-dir={repo}", "worktree", "prune"])
+        add = ["git", f"--git-dir={repo}", "worktree", "add", "-q", "--detach", str(sandbox), commit]
         try:
-            g.execute(["git", f"--git-dir={repo}", "worktree", "add", "-q", "--detach", str(sandbox), commit])
-        except git.GitCommandError as exc:
-            raise EvotrainError(f"{sandbox}: cannot create worktree at {commit}: {exc.stderr.strip()}") from exc
+            g.execute(add)
+        except git.GitCommandError:
+            # a deleted sandbox is still registered: prune, then retry. Pruning before every add scanned
+            # every worktree of the campaign per sandbox (O(candidates²) per campaign; issue #17).
+            g.execute(["git", f"--git-dir={repo}", "worktree", "prune"])
+            try:
+                g.execute(add)
+            except git.GitCommandError as exc:
+                raise EvotrainError(f"{sandbox}: cannot create worktree at {commit}: {exc.stderr.strip()}") from exc
     return sandbox
 
 
