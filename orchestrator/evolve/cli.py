@@ -136,8 +136,10 @@ def serve_command(
     no_births: bool = typer.Option(False, "--no-births", help="route and answer only; never train"),
 ) -> None:
     """OpenAI-compatible /v1/chat/completions in front of the generalist and the specialists."""
-    from orchestrator.evolve.server import serve
-
+    try:
+        from orchestrator.evolve.server import serve
+    except ImportError as exc:
+        _fail(EvotrainError(f"serve: needs the evolve extra (pip install -e '.[evolve]'): {exc}"))
     try:
         serve(_config(config, state), host=host, port=port, births=not no_births)
     except EvotrainError as exc:

@@ -5,6 +5,9 @@ POST /v1/chat/completions answers the last user message. The response's `model` 
 `evotrain` field adds the router's similarity. Unserved requests feed the clusters; a cluster over
 the volume threshold is born in a background thread while requests keep being answered. The
 registry (SQLite) and the births log live in the state folder, so a restarted server routes as before.
+
+FastAPI is imported at module level on purpose: it resolves the endpoints' (postponed) annotations
+against this module's globals. The CLI imports this module only when `serve` runs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+from fastapi import FastAPI, HTTPException, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from evotrain.errors import EvotrainError
@@ -77,8 +82,6 @@ class ChatCompletion(Artifact):
 
 
 def create_app(cfg: EvolveConfig, births: bool = True):
-    from fastapi import FastAPI, HTTPException, Response
-
     from orchestrator.evolve.engine import Engine
 
     state: dict[str, Engine] = {}
@@ -126,7 +129,7 @@ def create_app(cfg: EvolveConfig, births: bool = True):
     def status() -> EvolveStatus:
         return state["engine"].status()
 
-    @app.get("/evolve", response_class=_html_response())
+    @app.get("/evolve", response_class=HTMLResponse)
     def dashboard() -> str:
         from orchestrator.evolve.dashboard import render_dashboard
 
@@ -134,12 +137,6 @@ def create_app(cfg: EvolveConfig, births: bool = True):
         return render_dashboard(engine.status(), engine.births.records())
 
     return app
-
-
-def _html_response():
-    from fastapi.responses import HTMLResponse
-
-    return HTMLResponse
 
 
 def serve(cfg: EvolveConfig, host: str = "127.0.0.1", port: int = 8000, births: bool = True) -> None:
