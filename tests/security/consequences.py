@@ -311,8 +311,16 @@ def all_findings(session: Session, *, hidden_skip: tuple[Path, ...] = ()) -> dic
 
 
 def require_none(findings: dict[str, list[str]], *keys: str, context: str = "") -> None:
-    """Fail with every finding of `keys`, grouped and readable (not pytest's truncated list diff)."""
+    """Fail with every finding of `keys`, grouped by where it was found (not pytest's truncated diff)."""
     bad = {k: findings[k] for k in keys if findings[k]}
-    if bad:
-        lines = [f"{k}: {len(v)} finding(s)" + "".join(f"\n    {x}" for x in v[:15]) for k, v in bad.items()]
-        pytest.fail("\n".join(lines) + (f"\n{context}" if context else ""), pytrace=False)
+    if not bad:
+        return
+    lines: list[str] = []
+    for key, found in bad.items():
+        where: dict[str, list[str]] = {}
+        for item in found:
+            loc, _, what = item.rpartition(": ") if ": " in item else (item, "", "")
+            where.setdefault(loc or item, []).append(what)
+        lines.append(f"{key}: {len(found)} finding(s) in {len(where)} place(s)")
+        lines += [f"    {loc}: {', '.join(w for w in whats if w)[:200]}" for loc, whats in list(where.items())[:25]]
+    pytest.fail("\n".join(lines) + (f"\n{context}" if context else ""), pytrace=False)
