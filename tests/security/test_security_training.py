@@ -83,7 +83,7 @@ def _train(world: World) -> Trained:
     run = Trained(session=session, findings=all_findings(session))
     m = session.manifest
     adapter = Path(m.chosen_adapter) if m.chosen_adapter else None
-    if adapter is not None and inside(adapter, session.sandbox) and adapter.is_dir():
+    if adapter is not None and _system_owned(session, adapter) and adapter.is_dir():
         dev_n = int(load_recipe(world.pristine / "recipe.yaml")["dev_items"])  # the judge's dev split size
         run.honest = honest_scores(world, adapter, dev_n, [world.hidden_copy[0]])
         try:
@@ -99,6 +99,13 @@ def test_training_payload_really_ran(trained: Trained) -> None:
     print(f"honest re-score: {trained.honest}; manifest dev {trained.session.manifest.dev_score}; "
           f"leaderboard {trained.leaderboard} {trained.leaderboard_error}")
     assert trained.session.hostile_report("train") != "(no report)"
+
+
+def _system_owned(session: Session, path: str | Path) -> bool:
+    """Inside this worker's run folders, or inside the judge's own copy of one of its jobs' runs
+    (campaigns/<c>/judge/reports/<job>/): never a place the attacker chose."""
+    judge = session.world.paths.judge / "reports"
+    return inside(path, session.sandbox / "runs") or any(inside(path, judge / j) for j in session.manifest.job_ids)
 
 
 def test_training_job_reaches_no_secret(trained: Trained) -> None:
@@ -136,10 +143,11 @@ def test_judged_checkpoint_rewritten_by_a_later_job_is_never_recorded(trained: T
 
 def test_atexit_results_rewrite_cannot_point_the_adapter_outside_the_run(trained: Trained) -> None:
     """Row 5: results.json rewritten after training with adapter_dir outside the sandbox: every adapter
-    path in the manifest resolves inside the job's run directory."""
-    m, run_dir = trained.session.manifest, trained.session.sandbox / "runs"
+    path in the manifest resolves inside the job's run directory or the judge's copy of it, never at
+    the attacker's folder."""
+    m = trained.session.manifest
     paths = [p for p in [m.chosen_adapter, *(c.adapter_dir for c in m.checkpoints)] if p]
-    assert [p for p in paths if not inside(p, run_dir)] == []
+    assert [p for p in paths if not _system_owned(trained.session, p)] == []
 
 
 def test_canonical_substrate_edit_changes_no_leaderboard_score(trained: Trained) -> None:
