@@ -74,9 +74,21 @@ def test_answer_names_the_agent(client: TestClient) -> None:
 
 def test_bad_requests_are_400_naming_the_field(client: TestClient) -> None:
     res = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}], "stream": True})
-    assert res.status_code == 400 and res.json()["detail"].startswith("stream:")
+    assert res.status_code == 400 and res.json()["error"]["message"].startswith("stream:")
+    assert res.json()["error"]["param"] == "stream"
     res = client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]})
-    assert res.status_code == 400 and res.json()["detail"].startswith("messages:")
+    assert res.status_code == 400 and res.json()["error"]["message"].startswith("messages:")
     res = client.post("/v1/chat/completions", json={"messages": []})
     assert res.status_code == 422  # schema violation (FastAPI's validation body names 'messages')
     assert "messages" in res.text
+
+
+def test_the_official_client_shows_the_error_message(client: TestClient) -> None:
+    from openai import BadRequestError, OpenAI
+
+    sdk = OpenAI(base_url=f"{client.base_url}/v1", api_key="unused", http_client=client, max_retries=0)
+    reply = sdk.chat.completions.create(model="evotrain", messages=[{"role": "user", "content": "numeral?"}])
+    assert reply.model == "numeral_system-b001" and reply.model_extra["evotrain"]["specialist"] is True
+    with pytest.raises(BadRequestError, match="stream: not supported"):
+        sdk.chat.completions.create(model="evotrain", messages=[{"role": "user", "content": "x"}],
+                                    extra_body={"stream": True})

@@ -17,8 +17,8 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Response
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from evotrain.errors import EvotrainError
@@ -46,6 +46,19 @@ class ChatCompletionRequest(BaseModel):
     model: str = "evotrain"
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+
+
+class ErrorDetail(Artifact):
+    message: str
+    type: str = "invalid_request_error"
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(Artifact):
+    """OpenAI's error shape: official clients show `error.message` in the exception they raise."""
+
+    error: ErrorDetail
 
 
 class ChoiceMessage(Artifact):
@@ -96,6 +109,12 @@ def create_app(cfg: EvolveConfig, births: bool = True):
             state["engine"].close()
 
     app = FastAPI(title="evotrain serve", lifespan=lifespan)
+
+    @app.exception_handler(HTTPException)
+    async def openai_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        body = ErrorBody(error=ErrorDetail(message=message, param=message.split(":", 1)[0]))
+        return JSONResponse(status_code=exc.status_code, content=body.model_dump())
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion)
     def chat(request: ChatCompletionRequest, response: Response) -> ChatCompletion:
