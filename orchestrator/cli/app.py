@@ -27,6 +27,8 @@ def _register() -> None:
     from orchestrator.cli.substrate import leaderboard_app, substrate_app
     from orchestrator.cli.substrate_check import substrate_check
     from orchestrator.cli.worker import worker_app
+    from orchestrator.cycle.cli import build_cycle_app
+    from orchestrator.evolve.cli import build_evolve_app, serve_command
 
     substrate_app.command("check", help="Check a substrate folder against the contract (exit 2 on a problem).")(
         substrate_check)
@@ -36,6 +38,11 @@ def _register() -> None:
     app.add_typer(policy_app, name="policy", help="Inspect and diff rolling search policy versions.")
     app.add_typer(campaign_app, name="campaign", help="Start, resume, watch and stop campaigns.")
     app.command("demo", help="Run a whole offline campaign on the default substrate (the README's main job).")(demo)
+    app.add_typer(build_cycle_app(), name="cycle",
+                  help="The continuous champion/challenger cycle: regenerate data, gate, train, benchmark, promote.")
+    app.add_typer(build_evolve_app(), name="evolve", help="Router and specialist births: status, births, simulate.")
+    app.command("serve", help="OpenAI-compatible server: routes requests to specialists or the generalist.")(
+        serve_command)
     app.command("doctor", help="Which job isolation is active here, and which optional backends are installed.")(doctor)
     register_audit_commands(app)  # report show, deadends, trajectory, dashboard, submit, audit
 
