@@ -1,8 +1,8 @@
-"""One orchestrator per campaign.
+"""Single-instance locks: one orchestrator per campaign (and, reused by the cycle, one cycle/daemon).
 
-An flock on `campaign.lock` is held for the orchestrator's lifetime; the kernel drops it when the
-process dies (even by kill -9), so a stale lock of a dead process never blocks a resume. The pid
-written inside is only for the error message.
+An flock is held for the holder's lifetime; the kernel drops it when the process dies (even by
+kill -9), so a stale lock of a dead process never blocks a resume. The pid written inside is only
+for the error message.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from types import TracebackType
 from evotrain.errors import EvotrainError
 
 
-class CampaignLock:
-    def __init__(self, path: Path, campaign: str) -> None:
+class InstanceLock:
+    def __init__(self, path: Path, what: str, busy: str = "is already running") -> None:
         self.path = path
-        self.campaign = campaign
+        self.what = what  # e.g. "campaign 'c1'" or "a cycle of 'nightly'": named in the refusal
+        self.busy = busy
         self._fd: int | None = None
 
-    def acquire(self) -> CampaignLock:
+    def acquire(self) -> InstanceLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -31,10 +32,7 @@ class CampaignLock:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
             os.close(fd)
-            raise EvotrainError(
-                f"campaign '{self.campaign}' is already being run by another orchestrator ({holder}); "
-                f"lock: {self.path}"
-            ) from None
+            raise EvotrainError(f"{self.what} {self.busy} ({holder}); lock: {self.path}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.ctime()}\n".encode(), 0)
         self._fd = fd
@@ -46,12 +44,20 @@ class CampaignLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> CampaignLock:
+    def __enter__(self) -> InstanceLock:
         return self.acquire()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+class CampaignLock(InstanceLock):
+    """One orchestrator per campaign."""
+
+    def __init__(self, path: Path, campaign: str) -> None:
+        super().__init__(path, f"campaign '{campaign}'", busy="is already being run by another orchestrator")
+        self.campaign = campaign
 
 
 def lock_holder(path: Path) -> str | None:

@@ -1,66 +1,12 @@
-"""Single-instance locks (flock): one running cycle per config, one daemon per config.
+"""Single-instance locks of the cycle (one running cycle per config, one daemon per config).
 
-The kernel drops an flock when its process dies, even by kill -9, so a crashed holder never
-blocks the next start; the pid written inside is only for the refusal message.
+The same flock lock as a campaign's (orchestrator/campaign/lock.py); re-exported under the names the
+cycle uses.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import socket
-import time
-from pathlib import Path
-from types import TracebackType
+from orchestrator.campaign.lock import InstanceLock
+from orchestrator.campaign.lock import lock_holder as holder
 
-from evotrain.errors import EvotrainError
-
-
-class InstanceLock:
-    def __init__(self, path: Path, what: str) -> None:
-        self.path = path
-        self.what = what
-        self._fd: int | None = None
-
-    def acquire(self) -> InstanceLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
-            os.close(fd)
-            raise EvotrainError(f"{self.what} is already running ({holder}); lock: {self.path}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.ctime()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> InstanceLock:
-        return self.acquire()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
-
-
-def holder(path: Path) -> str | None:
-    """Who holds the lock now (None: nobody)."""
-    if not path.exists():
-        return None
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+__all__ = ["InstanceLock", "holder"]
