@@ -129,6 +129,13 @@ def test_forged_in_process_score_never_reaches_the_manifest(trained: Trained) ->
         assert m.dev_score == pytest.approx(trained.honest["dev"], abs=1e-9)
 
 
+def test_swap_payload_really_ran(trained: Trained) -> None:
+    """Validity of the next test: the second job did rewrite the first job's checkpoint in the sandbox."""
+    report = trained.session.hostile_report("swap")
+    print(f"--- payload report (swap) ---\n{report}")
+    assert '"after"' in report, report
+
+
 def test_judged_checkpoint_rewritten_by_a_later_job_is_never_recorded(trained: Trained) -> None:
     """A second job of the same worker rewrites the first job's judged adapter in place; the worker then
     chooses the first job. What the manifest points at must still be what the judge scored: the
