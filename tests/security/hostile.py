@@ -90,6 +90,7 @@ class World:
         self.server.stop()
         self.key_holder.kill()
         self.key_holder.wait()
+        shutil.rmtree(self.host_tmp_beacon(), ignore_errors=True)  # a payload may have escaped to /tmp
 
     def host_tmp_beacon(self) -> Path:
         return Path("/tmp") / f"{self.marker}-host"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +43,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield w
     kill_leftovers(w)
     w.close()
-    shutil.rmtree(w.host_tmp_beacon(), ignore_errors=True)
 
 
 def _validate_payload(world: World, where: str) -> str:
