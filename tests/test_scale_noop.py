@@ -129,3 +129,28 @@ def test_small_simulated_campaign_resumes_after_kill_9_with_every_candidate_once
     assert summary["stop_reason"] == f"completed {ROUNDS} rounds"
     for r in range(1, ROUNDS + 1):
         assert (ws / "reports" / name / f"round-{r:03d}.json").is_file()
+
+
+def test_an_audit_append_cut_by_kill_9_is_completed_but_an_edit_is_not(tmp_path: Path) -> None:
+    """Every worker appends to the audit log, so a kill -9 can land between an entry's line and its head;
+    the resuming orchestrator completes that append instead of refusing the log forever."""
+    from orchestrator.audit.log import AuditLog, ManifestPayload
+
+    def payload(w: int) -> ManifestPayload:
+        return ManifestPayload(candidate=f"r001/w{w:02d}", round=1, manifest_path="m.json",
+                               manifest_sha256="0" * 64, status="ok")
+
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.append(payload(1))
+    head_before = log.head_path.read_text()
+    log.append(payload(2))
+    log.head_path.write_text(head_before)  # the line landed, the head did not
+    assert not AuditLog(path).verify().ok
+    assert AuditLog(path).complete_interrupted_append()
+    assert [e.payload.candidate for e in AuditLog(path).entries()] == ["r001/w01", "r001/w02"]
+
+    edited = path.read_text().replace("r001/w02", "r001/w09")
+    path.write_text(edited)
+    log.head_path.write_text(head_before)
+    assert not AuditLog(path).complete_interrupted_append() and not AuditLog(path).verify().ok

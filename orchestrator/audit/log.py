@@ -189,6 +189,21 @@ class AuditLog:
                                              entries=entries[:n_whole])
             return self._check_head(len(entries), prev), entries
 
+    def complete_interrupted_append(self) -> bool:
+        """Finish an append cut by kill -9 between its line and its head (call it only as the log's one
+        writer, e.g. when an orchestrator resumes under the campaign lock): if the log has exactly one
+        line more than the head records and that line chains onto the head, record it. True if done."""
+        with self._lock:
+            lines = self._read_lines()
+            head = (AuditHead.model_validate_json(self.head_path.read_text(encoding="utf-8"))
+                    if self.head_path.exists() else AuditHead(entries=0, last_hash=GENESIS_HASH))
+            if len(lines) != head.entries + 1 or _check_line(lines[-1], head.entries, head.last_hash,
+                                                              f"{self.path}:{len(lines)}"):
+                return False
+            entry = AuditEntry.model_validate_json(lines[-1])
+            write_model(self.head_path, AuditHead(entries=entry.seq + 1, last_hash=entry.hash))
+            return True
+
     def _check_head(self, count: int, last_hash: str) -> VerifyResult:
         if not self.head_path.exists():
             if count == 0:

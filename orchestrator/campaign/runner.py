@@ -8,6 +8,7 @@ from pathlib import Path
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.paths import CampaignPaths
+from orchestrator.audit.log import AuditLog
 from orchestrator.campaign import accounting, llm_spend
 from orchestrator.campaign.graph import run_graph
 from orchestrator.campaign.lock import CampaignLock
@@ -57,6 +58,8 @@ def run_campaign(paths: CampaignPaths, resume: bool, executor: Executor | None =
         raise EvotrainError(f"{paths.config}: no campaign named '{paths.campaign}'")
     record = read_model(paths.config, CampaignRecord)
     with CampaignLock(paths.lock, paths.campaign):
+        # a kill -9 between an audit line and its head would otherwise stop the campaign for good
+        AuditLog(paths.audit_log).complete_interrupted_append()
         accounting.begin_session(paths)
         campaign = Campaign(paths, record)
         if executor is not None:
