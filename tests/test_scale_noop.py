@@ -94,7 +94,7 @@ def test_instant_executor_runs_a_job_once_and_reports_failures(tmp_path: Path) -
     assert calls == ["ok", "bad"]
 
 
-WORKERS, ROUNDS = 8, 3
+WORKERS, ROUNDS = 6, 3
 
 
 @pytest.mark.slow
