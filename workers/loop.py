@@ -20,10 +20,11 @@ from evotrain.io import atomic_write_text, read_model
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.manifest import Failure, FailureMode, Manifest
 from llm.base import AgentBackend, AgentError, BudgetExceeded, ContextOverflow, ModelRefused, ToolResult, Usage
+from llm.chat_base import LLMBackendBase
 from workers.confinement import PathGuard
 from workers.context import BoundedTools, outputs_dir, state_note
 from workers.executors.base import Executor
-from workers.isolation import sandbox_isolation
+from workers.isolation import resolve_mode, sandbox_isolation
 from workers.job_tools import JobContext, JobTools, capped_diff
 from workers.manifest_writer import RunOutcome, build_manifest, write_manifest
 from workers.prompts import system_prompt, user_message
@@ -205,6 +206,16 @@ def _crash_manifest(brief: Brief, message: str, trace_path: Path, wall: float) -
                                      trace_path=str(trace_path.resolve()))
 
 
+def _isolation_for(agent: AgentBackend, requested: Literal["auto", "bwrap", "none"],
+                   allow_unisolated: bool) -> Literal["bwrap", "none"]:
+    """bwrap for an LLM agent unless the caller explicitly allowed it unconfined (then as requested);
+    a scripted agent (our own code) runs as requested, `auto` meaning bwrap where available."""
+    llm = isinstance(agent, LLMBackendBase)
+    if requested == "none" and llm and not allow_unisolated:
+        requested = "auto"  # an LLM's code never runs unconfined by default, whatever the caller forgot
+    return resolve_mode(requested, llm_agent=llm, allow_unisolated=allow_unisolated)
+
+
 def run_worker(
     brief: Brief,
     *,
@@ -215,7 +226,8 @@ def run_worker(
     repo_dir: Path | str | None = None,
     extra_frozen: list[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
-    isolation: Literal["bwrap", "none"] = "none",
+    isolation: Literal["auto", "bwrap", "none"] = "auto",
+    allow_unisolated: bool = False,
 ) -> Manifest:
     """Run one worker to its manifest (written atomically to `manifest_path`). Never raises."""
     manifest_path, trace_path = Path(manifest_path), Path(trace_path)
@@ -227,8 +239,9 @@ def run_worker(
     try:
         trace.emit("start", args={"resumed": bool(trace.resumed_events), "axis": brief.axis_name},
                    detail=f"worker {brief.worker_id} round {brief.round} campaign {brief.campaign}")
+        mode = _isolation_for(agent, isolation, allow_unisolated)
         run = _Run(brief, executor, agent, trace, Path(repo_dir) if repo_dir else None, extra_frozen or [], clock,
-                   isolation)
+                   mode)
         run.apply_standing_recipe()
         stop = run.converse()
         manifest = run.conclude(stop, trace_path)

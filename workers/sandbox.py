@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
@@ -207,8 +208,10 @@ def verify_frozen(
     return changes
 
 
-# Never part of a diff: job outputs and caches. Everything else is shown, ignore files notwithstanding.
-DIFF_EXCLUDES = [":(exclude)runs", ":(exclude,glob)**/__pycache__/**", ":(exclude).evotrain"]
+# Never part of a diff: what the substrate's runs write (adapters, results). Everything else is shown,
+# ignore files, caches and hidden folders notwithstanding: a worker can hide nothing there.
+DIFF_EXCLUDES = [":(exclude,glob)runs/*/checkpoints/**", ":(exclude,glob)runs/*/results.json",
+                 ":(exclude,glob)runs/*/*.log"]
 
 
 def sandbox_diff(sandbox: Path | str, commit: str) -> str:
@@ -229,9 +232,29 @@ def sandbox_diff(sandbox: Path | str, commit: str) -> str:
             env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = str(common / "objects")
         g = _git()
         g.execute(["git", "-C", box, "read-tree", commit], env=env)
-        g.execute(["git", "-C", box, "add", "-A", "-f", "--", ".", *DIFF_EXCLUDES], env=env)
-        return g.execute(["git", "-C", box, "-c", "core.attributesFile=/dev/null", "diff", "--cached", "--no-color",
+        linked = hard_linked_files(Path(box))  # their bytes may be any file on this filesystem: names only
+        skip = [f":(exclude,literal){rel}" for rel in linked]
+        g.execute(["git", "-C", box, "add", "-A", "-f", "--", ".", *DIFF_EXCLUDES, *skip], env=env)
+        diff = g.execute(["git", "-C", box, "-c", "core.attributesFile=/dev/null", "diff", "--cached", "--no-color",
                           "--no-ext-diff", "--no-textconv", "--text", commit], env=env, strip_newline_in_stdout=False)
+    notes = "".join(f"# refused: {rel} is a hard-linked file; its content is not shown\n" for rel in linked)
+    # binary files appear as text (--text): keep the diff valid UTF-8 whatever bytes they hold
+    return (notes + diff).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def hard_linked_files(sandbox: Path) -> list[str]:
+    """Sandbox files (outside .git and run outputs) with more than one link, as relative paths."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(sandbox, followlinks=False):
+        rel_root = Path(root).relative_to(sandbox)
+        dirs[:] = [d for d in dirs if not (rel_root == Path(".") and d == ".git") and d != "checkpoints"]
+        for name in files:
+            path = Path(root) / name
+            with contextlib.suppress(OSError):
+                st = path.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    found.append((rel_root / name).as_posix())
+    return sorted(found)
 
 
 def sandbox_bytes(sandbox: Path | str) -> int:
