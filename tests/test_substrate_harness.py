@@ -12,13 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBSTRATE = ROOT / "substrate" / "default"
 sys.path.insert(0, str(SUBSTRATE))
 
-from pipeline.encode import build_target, encode_puzzle  # noqa: E402
 from minitask.generate import generate_items  # noqa: E402
 from minitask.harness import greedy_complete  # noqa: E402
 from minitask.model import load_base  # noqa: E402
 from minitask.prompt_format import render_prompt  # noqa: E402
 from minitask.puzzle import FAMILIES  # noqa: E402
 from minitask.tokenizer import CharTokenizer  # noqa: E402
+from pipeline.encode import build_target, encode_puzzle  # noqa: E402
 
 
 def test_tokenizer_round_trip_and_boxed_token() -> None:
