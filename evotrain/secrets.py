@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 REDACTED = "[REDACTED]"
 # A name segment (between underscores) that says credential: OPENAI_API_KEY, HF_TOKEN, AWS_SECRET_ACCESS_KEY.
@@ -21,6 +22,7 @@ MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 # What a job may see of the orchestrator's environment (names only; values copied if set).
 PASSTHROUGH_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+EVOTRAIN_ROOT = Path(__file__).resolve().parents[1]
 
 
 def is_secret_name(name: str) -> bool:
@@ -54,7 +56,9 @@ def job_environment(extra: Mapping[str, str], *, home: str, python_bin: str | No
 
         raise EvotrainError(f"job env: '{bad[0]}' looks like a credential; jobs never receive secrets")
     path = SAFE_PATH if python_bin is None else f"{python_bin}:{SAFE_PATH}"
-    env = {"PATH": path, "HOME": home, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+    # the folder holding this `evotrain` package: the one isolation binds read-only, found first
+    env = {"PATH": path, "HOME": home, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+           "PYTHONPATH": str(EVOTRAIN_ROOT)}
     env.update({k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ})
     env.update(extra)
     return env
