@@ -20,12 +20,11 @@ from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import Brief
 from evotrain.schemas.substrate import SubstrateSpec
-from orchestrator.config import CampaignConfig, resolve_under
-from orchestrator.meta import constitution, policy_store
+from orchestrator.campaign.inputs import check_inputs
+from orchestrator.config import CampaignConfig
 from orchestrator.plan import plan_round
 from workers.executors.base import JobSpec
 from workers.job_tools import JobTools
-from workers.substrate_contract import check_recipe_values, load_spec
 
 # KubernetesExecutor arguments that configure the API client, not the Job manifest
 _K8S_CLIENT_OPTIONS = {"host", "kubeconfig", "context", "in_cluster", "watch_window_s", "api_client"}
@@ -99,15 +98,8 @@ def _python_for(cfg: CampaignConfig) -> str:
 def dry_run(root: Path, cfg: CampaignConfig) -> str:
     """The YAML stream `--dry-run` prints: a header, each round-1 brief, each rendered job."""
     paths = CampaignPaths(root=root, campaign=cfg.name)
-    substrate = resolve_under(root, cfg.substrate, "substrate")
-    spec = load_spec(substrate)
-    const_dir = resolve_under(root, cfg.constitution, "constitution")
-    const = constitution.load(const_dir)
-    constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
-    policy = policy_store.initial_policy(cfg.name, substrate / spec.recipe_file, substrate / spec.axes_file,
-                                         const.rules, overrides=cfg.recipe_overrides,
-                                         min_active=cfg.workers_per_round - 1)
-    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
+    checked = check_inputs(root, cfg)  # exactly what `campaign start` checks
+    policy, const, spec, substrate = checked.policy, checked.constitution, checked.spec, checked.substrate
     briefs = plan_round(policy, paths, 1, cfg.workers_per_round, cfg.seed, cfg.worker_budget, NOT_FORKED,
                         const.rules.frozen_recipe_keys)
     python = _python_for(cfg)

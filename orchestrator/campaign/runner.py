@@ -9,17 +9,16 @@ from evotrain.errors import EvotrainError
 from evotrain.io import read_model, write_model
 from evotrain.paths import CampaignPaths
 from orchestrator.audit.log import AuditLog
-from orchestrator.campaign import accounting, llm_spend
+from orchestrator.campaign import accounting
 from orchestrator.campaign.graph import run_graph
+from orchestrator.campaign.inputs import check_inputs
 from orchestrator.campaign.lock import CampaignLock
 from orchestrator.campaign.status import current_round
 from orchestrator.campaign.steps import Campaign
 from orchestrator.campaign.summary import CampaignSummary
-from orchestrator.config import CampaignConfig, CampaignRecord, resolve_under
-from orchestrator.meta import constitution, policy_store
+from orchestrator.config import CampaignConfig, CampaignRecord
+from orchestrator.meta import constitution
 from workers.executors.base import Executor
-from workers.isolation import resolve_mode
-from workers.substrate_contract import check_recipe_values, load_spec
 
 
 def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
@@ -31,21 +30,9 @@ def create_campaign(root: Path, cfg: CampaignConfig) -> CampaignPaths:
     if paths.config.exists():
         raise EvotrainError(f"campaign '{cfg.name}' already exists at {paths.state}; "
                             f"use `evotrain campaign resume {cfg.name}` or choose another name")
-    substrate = resolve_under(root, cfg.substrate, "substrate")
-    spec = load_spec(substrate)
-    const_dir = resolve_under(root, cfg.constitution, "constitution")
-    const = constitution.load(const_dir)
-    constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
-    # round 1's policy must be derivable: recipe + axes load and agree (validated, not yet written)
-    policy = policy_store.initial_policy(cfg.name, substrate / spec.recipe_file, substrate / spec.axes_file,
-                                         const.rules, overrides=cfg.recipe_overrides,
-                                         min_active=cfg.workers_per_round - 1)
-    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
-    # an LLM worker never runs unconfined unless the user said so: refused here, before anything is written
-    resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted", allow_unisolated=cfg.allow_unisolated)
-    llm_spend.check_prices(cfg)  # an unknown model under a dollar cap is refused before anything is written
-    record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(substrate),
-                            constitution=constitution.record(const_dir), created_at=time.time())
+    checked = check_inputs(root, cfg)
+    record = CampaignRecord(config=cfg, workspace_root=str(root), substrate_dir=str(checked.substrate),
+                            constitution=constitution.record(checked.constitution_dir), created_at=time.time())
     write_model(paths.config, record)
     return paths
 

@@ -1,0 +1,41 @@
+"""Everything `campaign start` checks before writing anything (also what `--dry-run` checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evotrain.schemas.policy import Policy
+from evotrain.schemas.substrate import SubstrateSpec
+from orchestrator.campaign import llm_spend
+from orchestrator.config import CampaignConfig, resolve_under
+from orchestrator.meta import constitution, policy_store
+from workers.isolation import resolve_mode
+from workers.substrate_contract import check_recipe_values, load_spec
+
+
+@dataclass(frozen=True)
+class CheckedInputs:
+    substrate: Path
+    spec: SubstrateSpec
+    constitution_dir: Path
+    constitution: constitution.Constitution
+    policy: Policy  # round 1's policy, derived and validated, not yet written
+
+
+def check_inputs(root: Path, cfg: CampaignConfig) -> CheckedInputs:
+    """The config's paths and inputs, checked; one-line EvotrainError naming the field otherwise."""
+    substrate = resolve_under(root, cfg.substrate, "substrate")
+    spec = load_spec(substrate)
+    const_dir = resolve_under(root, cfg.constitution, "constitution")
+    const = constitution.load(const_dir)
+    constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)
+    # round 1's policy must be derivable: recipe + axes load and agree
+    policy = policy_store.initial_policy(cfg.name, substrate / spec.recipe_file, substrate / spec.axes_file,
+                                         const.rules, overrides=cfg.recipe_overrides,
+                                         min_active=cfg.workers_per_round - 1)
+    check_recipe_values(substrate, policy.standing_recipe, "config field 'recipe_overrides'")
+    # an LLM worker never runs unconfined unless the user said so
+    resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted", allow_unisolated=cfg.allow_unisolated)
+    llm_spend.check_prices(cfg)  # an unknown model under a dollar cap is refused
+    return CheckedInputs(substrate, spec, const_dir, const, policy)
