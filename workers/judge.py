@@ -8,9 +8,11 @@ run's results.json claimed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from evotrain.errors import EvotrainError
@@ -24,6 +26,7 @@ from workers.substrate_contract import render_command
 from workers.verified_checkout import verified_checkout
 
 JUDGE_TIMEOUT_S = 1800.0
+JUDGE_INTERVAL = "interval.json"  # when the judge ran: {started, ended} (epoch seconds)
 MAX_CHECKPOINT_DIRS = 64
 MAX_ADAPTER_FILE_BYTES = 8 << 30  # a rank-32 adapter of a 30B model is 1-3.5 GB
 
@@ -81,11 +84,14 @@ def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, j
     env = job_environment({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                            "EVOTRAIN_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
                           home=JOB_HOME if isolated else str(out_dir), python_bin=None)
+    started = time.time()
     try:
         proc = subprocess.run(isolate(command, iso, str(checkout)), cwd=checkout, env=env, capture_output=True,
                               text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
         raise EvotrainError(f"judge of {job_id}: timed out after {timeout_s:.0f}s") from exc
+    finally:  # evaluation time, not orchestration overhead (campaign accounting reads it)
+        (out_dir / JUDGE_INTERVAL).write_text(json.dumps({"started": started, "ended": time.time()}), encoding="utf-8")
     (out_dir / "judge.log").write_text(redact_secrets(proc.stdout + proc.stderr), encoding="utf-8")
     if proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines() or [f"exit {proc.returncode}"]

@@ -7,6 +7,7 @@ executor's job table and the leaderboard's evaluation records.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -23,6 +24,7 @@ from orchestrator.campaign.llm_spend import non_worker_usage
 from orchestrator.config import Limits
 from orchestrator.leaderboard.base import LeaderboardScore
 from workers.executors.job_files import JobTable
+from workers.judge import JUDGE_INTERVAL
 
 Interval = tuple[float, float]
 
@@ -168,6 +170,10 @@ def job_intervals(paths: CampaignPaths) -> list[Interval]:
             if line.strip():
                 rec = LeaderboardScore.model_validate_json(line)
                 spans.append((rec.submitted_at - rec.eval_seconds, rec.submitted_at))
+    for p in (paths.judge / "reports").glob(f"*/{JUDGE_INTERVAL}"):  # the frozen judge scoring dev
+        with contextlib.suppress(ValueError, KeyError, OSError):
+            rec = json.loads(p.read_text())
+            spans.append((float(rec["started"]), float(rec["ended"])))
     private = paths.private_scores  # end-of-campaign private-half evaluations
     if private.exists():
         for line in private.read_text().splitlines():
