@@ -61,12 +61,18 @@ class DeadEnd(Artifact):
 
 
 class Replicate(Artifact):
-    """One baseline-anchor measurement: the standing recipe (by hash) re-run in a round."""
+    """One run of a recipe (by hash) that another run of the same recipe, with another seed, replicates.
+
+    anchor: the baseline anchor re-running the standing recipe in `round`. promoted: the candidate of
+    `round` whose recipe the meta agent promoted; the next round's anchor runs that recipe again.
+    """
 
     round: int
     recipe_sha256: str
     dev: float | None = None
     leaderboard: float | None = None
+    source: Literal["anchor", "promoted"] = "anchor"
+    worker_id: str | None = None
 
 
 class NoiseRule(Artifact):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from evotrain.schemas.common import Artifact, KeyChange
+from evotrain.schemas.policy import Replicate
 
 
 class CandidateSummary(Artifact):
@@ -43,6 +44,24 @@ class CalibrationRow(Artifact):
     gap: float  # dev - leaderboard
 
 
+class Replication(Artifact):
+    """The last round's promoted candidate replicated by this round's anchor (same recipe, new seed).
+
+    The promoted gain was selected as the best of several noisy candidates, so it overstates the true
+    gain (the winner's curse); the anchor's re-run measures it again without that selection.
+    """
+
+    recipe_sha256: str
+    promoted_round: int
+    promoted_worker: str
+    promoted: list[Replicate] = Field(default_factory=list)  # the promoted run(s): new noise replicates
+    promoted_gain: float | None = None  # its leaderboard gain over its own round's anchor
+    replicated_gain: float | None = None  # this anchor's leaderboard minus the last round's anchor's
+    winners_curse: float | None = None  # promoted_gain - replicated_gain: how much the gain shrank
+    promoted_dev_gain: float | None = None
+    replicated_dev_gain: float | None = None
+
+
 class Calibration(Artifact):
     rows: list[CalibrationRow] = Field(default_factory=list)
     rank_correlation: float | None = None  # Spearman between dev and leaderboard over rows
@@ -64,6 +83,8 @@ class Calibration(Artifact):
     drift_streak: int = 0  # consecutive rounds (this one included) with dev_only_rise
     drift_worker: str | None = None  # the candidate that inflated dev this round
     drift_axis: str | None = None
+    replication: Replication | None = None  # noise replicates + winner's curse from the last promotion
+    noise_dof: int = 0  # degrees of freedom behind noise_band (0: the constitution's prior)
 
 
 class Surprise(Artifact):

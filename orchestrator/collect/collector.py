@@ -16,11 +16,19 @@ from evotrain.schemas.common import diff_values
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.manifest import Manifest
 from evotrain.schemas.policy import Policy, Replicate
-from evotrain.schemas.report import Calibration, CalibrationRow, CandidateSummary, RationaleAudit, RoundReport
+from evotrain.schemas.report import (
+    Calibration,
+    CalibrationRow,
+    CandidateSummary,
+    RationaleAudit,
+    Replication,
+    RoundReport,
+)
 from orchestrator.collect import calibration as cal
 from orchestrator.collect.narrative import Narratives, NarrativeWriter, RoundFacts, ScriptedNarrativeWriter
-from orchestrator.collect.noise import next_noise_rule, recipe_sha256
+from orchestrator.collect.noise import next_noise_rule, pooled_sd, recipe_sha256
 from orchestrator.collect.render import render_report
+from orchestrator.collect.replication import find_replication
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore, SubmissionBudgetExceeded
 
 
@@ -113,13 +121,16 @@ def _submit(
 
 
 def _calibrate(
-    cands: list[CandidateSummary], base: CandidateSummary, policy: Policy, rules: ConstitutionRules
+    cands: list[CandidateSummary], base: CandidateSummary, policy: Policy, rules: ConstitutionRules,
+    replication: Replication | None,
 ) -> Calibration:
     replicate = Replicate(
         round=policy.round, recipe_sha256=recipe_sha256(policy.standing_recipe),
         dev=base.dev, leaderboard=base.leaderboard,
     )
-    noise = next_noise_rule(policy.noise, replicate, rules.noise)
+    promoted = replication.promoted if replication is not None else []
+    noise = next_noise_rule(policy.noise, [*promoted, replicate], rules.noise)
+    _, noise_dof = pooled_sd(noise.replicates, "leaderboard")
     band, dev_band = noise.threshold, noise.dev_threshold
     scored = [c for c in cands if c.dev is not None and c.leaderboard is not None]
     rows = [CalibrationRow(worker_id=c.worker_id, dev=c.dev, leaderboard=c.leaderboard,  # type: ignore[arg-type]
@@ -156,6 +167,7 @@ def _calibrate(
         plateau=improvement is not None and improvement < rules.plateau_epsilon,
         dev_only_rise=drifter is not None, drift_streak=streak, drift_flag=flag, drift_evidence=evidence,
         drift_worker=drifter.worker_id if drifter else None, drift_axis=drifter.axis if drifter else None,
+        replication=replication, noise_dof=noise_dof,
     )
 
 
@@ -197,7 +209,9 @@ def collect_round(
             c.dev_gain = c.dev - base.dev
         if c.leaderboard is not None and base.leaderboard is not None:
             c.leaderboard_gain = c.leaderboard - base.leaderboard
-    calib = _calibrate(cands, base, policy, rules)
+    previous = read_manifests(paths, round_no - 1) if paths.round_state(round_no - 1).joinpath("manifests").is_dir() \
+        else []
+    calib = _calibrate(cands, base, policy, rules, find_replication(paths, policy, base, previous))
     consistent = {c.worker_id: _consistent(c, calib) for c in cands if not c.is_baseline}
     facts = RoundFacts(
         round=round_no, objective=policy.objective, candidates=cands, calibration=calib,

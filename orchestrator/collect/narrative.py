@@ -92,6 +92,11 @@ class ScriptedNarrativeWriter:
             f"Rank correlation dev vs leaderboard {rho} over {len(cal.rows)} submitted candidates; mean gap "
             f"{_fmt(cal.mean_gap)}; noise band {band:.3f} (dev {dev_band:.3f})."
         )
+        rep = cal.replication
+        if rep is not None and rep.winners_curse is not None:
+            text += (f" The anchor re-ran the recipe promoted from r{rep.promoted_round:03d} {rep.promoted_worker}: "
+                     f"its leaderboard gain {rep.promoted_gain:+.3f} replicated as {rep.replicated_gain:+.3f} "
+                     f"(winner's curse {rep.winners_curse:+.3f}).")
         if cal.drift_flag:
             text += f" Proxy drift: {cal.drift_evidence}"
         return Narratives(

@@ -1,7 +1,8 @@
 """Noise band: how far apart two single runs of one recipe land by seed noise alone.
 
 Statistic (documented in docs/META.md): the baseline anchor re-runs the standing recipe every
-round. Group its replicates by standing-recipe hash, take the pooled within-group standard deviation
+round, and the anchor after a promotion re-runs the promoted candidate's recipe with a new seed
+(replication.py). Group these replicates by recipe hash, take the pooled within-group standard deviation
 s (degrees of freedom = sum(n_g - 1)); a candidate-vs-anchor difference of two single runs has sd
 s * sqrt(2), so the band is max(floor, multiplier * sqrt(2) * s). With no degrees of freedom yet the
 prior from the constitution is used (never below the floor).
@@ -53,16 +54,16 @@ def band(replicates: list[Replicate], metric: Metric, stat: NoiseStatistic) -> f
 
 def describe(stat: NoiseStatistic, dof: int) -> str:
     if dof == 0:
-        return f"prior {stat.prior:g} (no anchor replicate of one recipe yet; floor {stat.floor:g})"
+        return f"prior {stat.prior:g} (no replicate of one recipe yet; floor {stat.floor:g})"
     return (
-        f"{stat.multiplier:g} x sqrt(2) x pooled within-recipe sd of baseline-anchor replicates "
-        f"({dof} dof, floor {stat.floor:g})"
+        f"{stat.multiplier:g} x sqrt(2) x pooled within-recipe sd of replicates (baseline anchors and "
+        f"promoted candidates re-run by the next anchor; {dof} dof, floor {stat.floor:g})"
     )
 
 
-def next_noise_rule(current: NoiseRule, new: Replicate | None, stat: NoiseStatistic) -> NoiseRule:
-    """The noise rule after adding this round's anchor replicate (if the anchor produced one)."""
-    replicates = [*current.replicates, *([new] if new is not None else [])]
+def next_noise_rule(current: NoiseRule, new: list[Replicate], stat: NoiseStatistic) -> NoiseRule:
+    """The noise rule after adding this round's replicates (the promoted run it re-ran, its anchor)."""
+    replicates = [*current.replicates, *new]
     samples = [r.leaderboard for r in replicates if r.leaderboard is not None]
     _, dof = pooled_sd(replicates, "leaderboard")
     return NoiseRule(

@@ -39,7 +39,8 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
             round=report.round, recipe_sha256=recipe_sha256(old.standing_recipe),
             dev=cal.baseline_dev, leaderboard=cal.baseline_leaderboard,
         )
-    noise = next_noise_rule(old.noise, replicate, rules.noise)
+    promoted = cal.replication.promoted if cal.replication is not None else []
+    noise = next_noise_rule(old.noise, [*promoted, *([replicate] if replicate is not None else [])], rules.noise)
     categories = active_categories(old)
     point = RoundPoint(
         round=report.round, search_mode=report.search_mode, objective=report.objective,

@@ -1,0 +1,82 @@
+"""Noise band from real replicates: a promoted candidate re-run by the next round's anchor (issue #13).
+
+Expected values are computed here by hand from the scores the test sets, never by the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from _meta_synth import Cand, Loop
+
+from orchestrator.collect.render import render_report
+
+
+def _round1() -> list[Cand]:
+    return [
+        Cand("w01", "baseline", "baseline", 0.50, 0.40),
+        Cand("w02", "learning_rate", "optimizer", 0.62, 0.52, change=("lr", 0.002)),  # promoted: +0.12
+        Cand("w03", "warmup", "optimizer", 0.51, 0.41, change=("warmup_steps", 20)),
+    ]
+
+
+def test_promoted_recipe_rerun_by_next_anchor_measures_the_band_and_the_winners_curse(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    r1, p2 = loop.round(_round1())
+    assert r1.calibration.replication is None and r1.calibration.noise_dof == 0
+    assert r1.calibration.noise_band == pytest.approx(0.03)  # the prior: nothing replicated yet
+    assert p2.standing_recipe["lr"] == 0.002  # w02 promoted
+    # round 2's anchor re-runs lr=0.002 with round 2's seed: 0.46 on the leaderboard, not 0.52
+    r2, p3 = loop.round([
+        Cand("w01", "baseline", "baseline", 0.58, 0.46),
+        Cand("w02", "warmup", "optimizer", 0.57, 0.45, change=("warmup_steps", 20)),
+        Cand("w03", "lora_rank", "capacity", 0.56, 0.44, change=("lora_rank", 16)),
+    ])
+    rep = r2.calibration.replication
+    assert rep is not None and (rep.promoted_round, rep.promoted_worker) == (1, "w02")
+    assert [(x.source, x.worker_id, x.leaderboard) for x in rep.promoted] == [("promoted", "w02", 0.52)]
+    assert rep.promoted_gain == pytest.approx(0.52 - 0.40)
+    assert rep.replicated_gain == pytest.approx(0.46 - 0.40)
+    assert rep.winners_curse == pytest.approx(0.12 - 0.06)
+    assert rep.promoted_dev_gain == pytest.approx(0.12) and rep.replicated_dev_gain == pytest.approx(0.08)
+    # one pair (0.52, 0.46) of one recipe: sd = |a - b| / sqrt(2), 1 dof; band = 2 * sqrt(2) * sd = 2 * 0.06
+    assert r2.calibration.noise_dof == 1
+    assert r2.calibration.noise_band == pytest.approx(2 * abs(0.52 - 0.46))
+    assert r2.calibration.dev_band == pytest.approx(2 * abs(0.62 - 0.58))
+    # the policy the meta agent wrote carries the same replicates (the constitution checks them)
+    assert [(x.round, x.source) for x in p3.noise.replicates] == [(1, "anchor"), (1, "promoted"), (2, "anchor")]
+    assert p3.noise.threshold == pytest.approx(0.12) and "1 dof" in p3.noise.statistic
+    md = render_report(r2)
+    assert "winner's curse +0.060" in md and "measured: 1 replicate degree of freedom" in md
+    assert "winner's curse +0.060" in r2.calibration.narrative
+    # a third round with no promotion in round 2: the anchor replicates the same recipe again (2 dof)
+    r3, _ = loop.round([
+        Cand("w01", "baseline", "baseline", 0.60, 0.50),
+        Cand("w02", "warmup", "optimizer", 0.57, 0.45, change=("warmup_steps", 30)),
+    ])
+    assert r3.calibration.replication is None  # nothing was promoted in round 2
+    xs = [0.52, 0.46, 0.50]
+    mean = sum(xs) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / 2)
+    assert r3.calibration.noise_dof == 2
+    assert r3.calibration.noise_band == pytest.approx(2 * math.sqrt(2) * sd)
+
+
+def test_a_promoted_candidate_that_changed_code_is_not_a_replicate(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    _, p2 = loop.round(_round1())
+    assert p2.standing_recipe["lr"] == 0.002
+    # the promoted w02 also edited code (as its round-1 report records): the next anchor does not re-run that
+    report_file = loop.paths.report(1)
+    report = json.loads(report_file.read_text())
+    [w02] = [c for c in report["candidates"] if c["worker_id"] == "w02"]
+    w02["code_changes"] = ["train.py"]
+    report_file.write_text(json.dumps(report))
+    r2, _ = loop.round([
+        Cand("w01", "baseline", "baseline", 0.58, 0.46),
+        Cand("w02", "warmup", "optimizer", 0.57, 0.45, change=("warmup_steps", 20)),
+    ])
+    assert r2.calibration.replication is None and r2.calibration.noise_dof == 0
