@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from worker_support import make_setup, tree_digest
 
 from evotrain.errors import EvotrainError
-from workers.sandbox import create_sandbox, fork_substrate, frozen_patterns, spec_at, verify_frozen
+from workers.sandbox import (
+    create_sandbox,
+    fork_substrate,
+    frozen_patterns,
+    sandbox_diff,
+    sandbox_repo,
+    spec_at,
+    verify_frozen,
+)
 
 
 def test_fork_is_idempotent_and_leaves_the_substrate_untouched(tmp_path: Path) -> None:
@@ -45,6 +55,34 @@ def test_sandbox_is_a_worktree_reused_on_resume(tmp_path: Path) -> None:
         create_sandbox(setup.paths.substrate_repo, setup.commit, stray)
     with pytest.raises(EvotrainError, match="cannot create worktree"):
         create_sandbox(setup.paths.substrate_repo, "f" * 40, tmp_path / "nowhere")
+
+
+def _worktrees(git_dir: Path) -> list[str]:
+    out = subprocess.run(["git", f"--git-dir={git_dir}", "worktree", "list", "--porcelain"],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree "))
+
+
+def test_each_round_registers_its_worktrees_in_its_own_shard(tmp_path: Path) -> None:
+    # `git worktree add` reads every worktree of its registry: one registry per round keeps a fork's
+    # cost independent of how many candidates earlier rounds made (issue #17)
+    setup = make_setup(tmp_path)
+    repo = setup.paths.substrate_repo.resolve()
+    boxes = {(r, w): create_sandbox(repo, setup.commit, setup.paths.sandbox(r, w))
+             for r in (1, 2) for w in ("w01", "w02")}
+    assert _worktrees(repo) == [str(repo)]  # the campaign repo itself registers none
+    shards = sorted((repo / "worktree-shards").iterdir())
+    assert [s.name.split("-")[0] for s in shards] == ["r001", "r002"]
+    for shard, r in zip(shards, (1, 2), strict=True):
+        assert not any((shard / "objects").glob("??/*"))  # objects are borrowed, never copied
+        registered = [p for p in _worktrees(shard) if p != str(shard)]
+        assert registered == sorted(str(boxes[(r, w)]) for w in ("w01", "w02"))
+    box = boxes[(2, "w01")]
+    assert sandbox_repo(box) == repo  # the shard points back at the campaign repo
+    (box / "recipe.yaml").write_text("learning_rate: 0.25\n")
+    assert "+learning_rate: 0.25" in sandbox_diff(box, setup.commit)
+    shutil.rmtree(box)  # deleted but still registered: re-created through prune
+    assert create_sandbox(repo, setup.commit, box) == box and (box / "recipe.yaml").is_file()
 
 
 def test_verify_frozen_sees_modified_added_deleted_and_symlinked(tmp_path: Path) -> None:
