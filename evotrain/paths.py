@@ -60,6 +60,9 @@ def campaigns_dir(root: Path) -> Path:
     return root / "campaigns"
 
 
+JUDGE_INTERVAL = "interval.json"  # in a judge report folder: when the judge ran, {started, ended} (epoch s)
+
+
 def judge_root(state_dir: Path) -> Path:
     """Verified substrate checkouts and judge reports of a campaign (outside every sandbox)."""
     return state_dir / "judge"
@@ -97,6 +100,11 @@ class CampaignPaths:
     @property
     def leaderboard(self) -> Path:
         return self.state / "leaderboard"
+
+    @property
+    def inputs(self) -> Path:
+        """The worker-visible copies of the substrate's user-given inputs (bound read-only into jobs)."""
+        return self.state / "inputs"
 
     @property
     def audit_log(self) -> Path:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evotrain.paths import CampaignPaths
+from evotrain.paths import JUDGE_INTERVAL, CampaignPaths
 from orchestrator.campaign.accounting import job_intervals, union_length
-from workers.judge import JUDGE_INTERVAL
 
 
 def test_judge_runs_count_as_evaluation_time(tmp_path: Path) -> None:

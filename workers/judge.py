@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
-from evotrain.paths import judge_root
+from evotrain.paths import JUDGE_INTERVAL, judge_root
 from evotrain.schemas.results import JudgeReport
 from evotrain.schemas.substrate import SubstrateSpec
 from evotrain.secrets import job_environment, redact_secrets
@@ -26,7 +26,6 @@ from workers.substrate_contract import render_command
 from workers.verified_checkout import verified_checkout
 
 JUDGE_TIMEOUT_S = 1800.0
-JUDGE_INTERVAL = "interval.json"  # when the judge ran: {started, ended} (epoch seconds)
 MAX_CHECKPOINT_DIRS = 64
 MAX_ADAPTER_FILE_BYTES = 8 << 30  # a rank-32 adapter of a 30B model is 1-3.5 GB
 

@@ -17,14 +17,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from evotrain.io import atomic_write_text
-from evotrain.paths import CampaignPaths
+from evotrain.paths import JUDGE_INTERVAL, CampaignPaths
 from evotrain.schemas.common import Artifact
 from evotrain.schemas.manifest import Cost, Manifest
 from orchestrator.campaign.llm_spend import non_worker_usage
 from orchestrator.config import Limits
 from orchestrator.leaderboard.base import LeaderboardScore
 from workers.executors.job_files import JobTable
-from workers.judge import JUDGE_INTERVAL
 
 Interval = tuple[float, float]
 

@@ -18,7 +18,6 @@ from evotrain.io import atomic_write_text, read_model
 from evotrain.schemas.common import RecipeValues
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, NoiseRule, Policy
-from orchestrator.collect.render import render_policy
 
 _ROUND_FILE = re.compile(r"^round-(\d{3,})\.json$")
 
@@ -100,6 +99,8 @@ def save(directory: Path | str, policy: Policy) -> Path:
         if path.read_text(encoding="utf-8") == text:
             return path
         raise EvotrainError(f"{path}: policy for round {policy.round} already exists with different content")
+    from orchestrator.collect.render import render_policy  # jinja2: only when writing, not for readers
+
     atomic_write_text(path.with_suffix(".md"), render_policy(policy))
     atomic_write_text(path, text)  # the JSON last: its presence marks the version as complete
     return path
