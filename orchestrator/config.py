@@ -45,6 +45,9 @@ class LeaderboardConfig(Artifact):
     submissions_per_day: int = Field(default=5, ge=1)
     max_zip_bytes: int = Field(default=4 * 1024**3, ge=1)
     score_timeout_s: float = Field(default=3600.0, gt=0)  # then the score is carried to a later round
+    # where the local leaderboard scores: host (a subprocess here), executor (a job with the substrate's
+    # `resources.evaluate`, e.g. a GPU), auto = executor unless the campaign's executor is local
+    evaluate_on: Literal["auto", "host", "executor"] = "auto"
 
 
 class CampaignConfig(Artifact):

@@ -91,12 +91,15 @@ class Campaign:
     def board(self) -> Leaderboard:
         with self._lock:
             if self._board is None:
+                from orchestrator.leaderboard.executor_eval import evaluation_for
                 from orchestrator.leaderboard.factory import open_leaderboard
 
                 checkout = self.judge_checkout()  # scores come from the recorded commit, verified each time
                 self._board = open_leaderboard(self.config.leaderboard, self.paths, checkout,
                                                verify_substrate=self.judge_checkout,
-                                               isolated=self.isolation == "bwrap")
+                                               isolated=self.isolation == "bwrap",
+                                               evaluation=evaluation_for(self.config, lambda: self.executor,
+                                                                         checkout, self.isolation))
             return self._board
 
     def judge_checkout(self) -> Path:

@@ -13,13 +13,15 @@ from pathlib import Path
 from evotrain.paths import CampaignPaths
 from orchestrator.config import LeaderboardConfig
 from orchestrator.leaderboard.base import Leaderboard
+from orchestrator.leaderboard.executor_eval import ExecutorEvaluation
 from orchestrator.leaderboard.kaggle_board import KaggleLeaderboard
 from orchestrator.leaderboard.local import HiddenSplitSpec, LocalLeaderboard
 from orchestrator.leaderboard.package import KaggleSettings, SubmissionConfig
 
 
 def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir: Path,
-                     verify_substrate: Callable[[], object] | None = None, isolated: bool = False) -> Leaderboard:
+                     verify_substrate: Callable[[], object] | None = None, isolated: bool = False,
+                     evaluation: ExecutorEvaluation | None = None) -> Leaderboard:
     if cfg.kind == "kaggle":
         settings = KaggleSettings(competition=cfg.competition, poll_timeout_s=cfg.score_timeout_s)
         submission = SubmissionConfig(max_zip_bytes=cfg.max_zip_bytes, kaggle=settings)
@@ -27,4 +29,4 @@ def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir
                                  submissions_per_day=cfg.submissions_per_day)
     spec = HiddenSplitSpec(n_public=cfg.split_items, n_private=cfg.split_items)
     return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round, spec=spec,
-                            verify_substrate=verify_substrate, isolated=isolated)
+                            verify_substrate=verify_substrate, isolated=isolated, evaluation=evaluation)

@@ -25,6 +25,7 @@ from evotrain.schemas.common import Artifact
 from evotrain.schemas.results import EvalReport
 from evotrain.secrets import job_environment
 from orchestrator.leaderboard.base import LeaderboardScore, SubmissionBudgetExceeded
+from orchestrator.leaderboard.executor_eval import ExecutorEvaluation
 from workers.isolation import JOB_HOME, Isolation, isolate
 from workers.substrate_contract import load_spec, render_command
 
@@ -82,12 +83,15 @@ class LocalLeaderboard:
         timeout_s: float = 900.0,
         verify_substrate: Callable[[], object] | None = None,
         isolated: bool = False,
+        evaluation: ExecutorEvaluation | None = None,
     ) -> None:
         # In a campaign `substrate_dir` is the verified read-only checkout of the recorded commit and
         # `verify_substrate` re-hashes it before every scoring; `isolated` runs the frozen evaluator
         # under bwrap, seeing only the checkout, the adapter and its items (read-only) and its report.
         self.verify_substrate = verify_substrate
         self.isolated = isolated
+        # set: scoring runs as a job on the campaign's executor (executor_eval.py); split generation stays here
+        self.evaluation = evaluation
         self.substrate_dir = substrate_dir.resolve()
         self.folder = folder.resolve()
         self.budget_per_round = budget_per_round
@@ -145,14 +149,31 @@ class LocalLeaderboard:
             tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
             raise EvotrainError(f"leaderboard: {what} failed (exit {proc.returncode}): {tail}")
 
-    def _score(self, adapter_dir: Path, half: str, submission_id: str) -> EvalReport:
+    def _score(self, adapter_dir: Path, half: str, submission_id: str, round_no: int = 0) -> EvalReport:
         report = self.folder / "reports" / f"{submission_id}-{half}.json"
         report.parent.mkdir(parents=True, exist_ok=True)
+        if self.evaluation is not None:
+            return self._score_as_job(adapter_dir, half, submission_id, report, round_no)
         values = {"adapter": str(adapter_dir), "items": str(self.split_file(half)), "report": str(report)}
         command = render_command(load_spec(self.substrate_dir).evaluate_command, **values)
         self._run(command, f"evaluate {half} half", writable=report.parent,
                   readonly=[adapter_dir, self.split_file(half)])
         return read_model(report, EvalReport)
+
+    def _score_as_job(self, adapter_dir: Path, half: str, submission_id: str, report: Path,
+                      round_no: int) -> EvalReport:
+        assert self.evaluation is not None
+        if self.verify_substrate is not None:
+            self.verify_substrate()
+        result = self.evaluation.evaluate(
+            template=load_spec(self.substrate_dir).evaluate_command, checkout=self.substrate_dir,
+            adapter_dir=adapter_dir, items=self.split_file(half), out_root=self.folder / "eval-jobs",
+            key=f"{submission_id}-{half}", round_no=round_no,
+            what=f"evaluate {half} half")
+        if self.verify_substrate is not None:  # still the recorded substrate after the job
+            self.verify_substrate()
+        write_model(report, result)
+        return result
 
     def submit(
         self, candidate: str, round_no: int, adapter_dir: Path, final: bool = False
@@ -171,8 +192,8 @@ class LocalLeaderboard:
             self.ensure_split()
             submission_id = f"r{round_no:03d}-{len(self.history()) + 1:05d}"
             started = time.time()
-            public = self._score(adapter_dir, "public", submission_id)
-            private = self._score(adapter_dir, "private", submission_id) if final else None
+            public = self._score(adapter_dir, "public", submission_id, round_no)
+            private = self._score(adapter_dir, "private", submission_id, round_no) if final else None
             score = LeaderboardScore(
                 submission_id=submission_id,
                 candidate=candidate,

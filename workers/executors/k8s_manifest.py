@@ -125,6 +125,23 @@ def _resources(spec: JobSpec, opts: K8sJobOptions) -> dict[str, dict[str, str]]:
     return {"requests": requests, **({"limits": limits} if limits else {})}
 
 
+def _confined_mounts(spec: JobSpec, opts: K8sJobOptions) -> list[dict[str, Any]]:
+    """With `spec.isolation` the pod sees what bubblewrap would show of the workspace, nothing more: its
+    writable paths read-write, its extra read-only paths read-only (each a subPath), never the whole volume,
+    so a worker's pod cannot read campaign state (the leaderboard's hidden split) and the leaderboard's
+    evaluation pod sees only its checkout, adapter and split half. Paths off the volume are not mountable
+    from it (the image or the weights PVC must provide them), as without isolation."""
+    iso, mount = spec.isolation, PurePosixPath(opts.mount_path)
+    assert iso is not None
+    mounts: list[dict[str, Any]] = []
+    for paths, read_only in ((iso.writable, False), (iso.extra_readonly, True)):
+        for p in map(PurePosixPath, paths):
+            if mount in p.parents:
+                mounts.append({"name": "workspace", "mountPath": str(p), "subPath": str(p.relative_to(mount)),
+                               **({"readOnly": True} if read_only else {})})
+    return mounts
+
+
 def _volumes(spec: JobSpec, opts: K8sJobOptions) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(volumes, mounts): workspace read-only, the sandbox read-write, /tmp, /dev/shm, weights read-only."""
     sandbox = PurePosixPath(spec.cwd).relative_to(PurePosixPath(opts.mount_path))
@@ -139,7 +156,9 @@ def _volumes(spec: JobSpec, opts: K8sJobOptions) -> tuple[list[dict[str, Any]], 
         {"name": "tmp", "mountPath": "/tmp"},
         {"name": "dshm", "mountPath": "/dev/shm"},
     ]
-    if str(sandbox) != ".":  # the only writable part of the workspace: the job's own sandbox
+    if spec.isolation is not None:  # only the paths the isolation names (see _confined_mounts)
+        mounts[:1] = _confined_mounts(spec, opts)
+    elif str(sandbox) != ".":  # the only writable part of the workspace: the job's own sandbox
         mounts.insert(1, {"name": "workspace", "mountPath": spec.cwd, "subPath": str(sandbox)})
     else:
         mounts[0]["readOnly"] = False
