@@ -250,10 +250,10 @@ def test_second_daemon_is_refused_with_the_holder(tmp_path: Path) -> None:
         pass
 
 
-def test_nemotron_qlora_config_carries_the_seed_recipe_and_is_refused_until_the_contract_takes_data(
+def test_nemotron_qlora_config_carries_the_seed_recipe_and_is_refused_until_its_substrate_takes_data(
         tmp_path: Path) -> None:
     from orchestrator.cycle.config import REPO_ROOT
-    from orchestrator.cycle.fork import ensure_fork
+    from orchestrator.cycle.stages import require_train_data
 
     config = load_config(REPO_ROOT / "orchestrator" / "cycle" / "configs" / "nemotron_qlora.yaml")
     overrides = config.recipe_overrides
@@ -261,6 +261,6 @@ def test_nemotron_qlora_config_carries_the_seed_recipe_and_is_refused_until_the_
         (32, 64, 4, 4)
     assert overrides["learning_rate"] == 2e-4 and overrides["lr_scheduler"] == "cosine"
     assert (config.gate.min_overall, config.gate.min_category) == (0.70, 0.30)
-    with pytest.raises(EvotrainError, match="cannot train on the cycle's data file yet"):
-        ensure_fork(config.substrate, tmp_path / "forks")
-    assert not (tmp_path / "forks").exists()
+    with pytest.raises(EvotrainError, match=r"run_command does not name \{train_data\}"):
+        require_train_data(config.substrate)
+    require_train_data(REPO_ROOT / "substrate" / "default")  # the embedded substrate takes the data file

@@ -38,14 +38,22 @@ def load_spec(substrate_dir: Path | str) -> SubstrateSpec:
     return read_model(Path(substrate_dir) / SPEC_FILE, SubstrateSpec)
 
 
-def render_command(template: list[str], **values: str | int | float) -> list[str]:
-    """Fill {placeholders} in each argument; {python} defaults to this interpreter."""
+# Placeholders a caller may leave unset: an argument naming one is then left out of the command
+# (`--train-data={train_data}` vanishes for a campaign, which trains on the recipe's own data).
+OPTIONAL_PLACEHOLDERS = frozenset({"train_data"})
+
+
+def render_command(template: list[str], **values: str | int | float | None) -> list[str]:
+    """Fill {placeholders} in each argument; {python} defaults to this interpreter. An argument that
+    names an unset optional placeholder ({train_data}) is dropped; any other unknown one is an error."""
     filled: dict[str, str] = {"python": sys.executable}
-    filled.update({k: str(v) for k, v in values.items()})
+    filled.update({k: str(v) for k, v in values.items() if v is not None})
     out: list[str] = []
     for arg in template:
         names = [name for _, name, _, _ in string.Formatter().parse(arg) if name is not None]
         missing = [n for n in names if n not in filled]
+        if missing and set(missing) <= OPTIONAL_PLACEHOLDERS:
+            continue
         if missing:
             raise EvotrainError(f"substrate.yaml: command argument {arg!r}: unknown placeholder {{{missing[0]}}}")
         out.append(arg.format(**filled))

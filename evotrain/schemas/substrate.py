@@ -4,11 +4,15 @@ A substrate is a program, not a library: evotrain runs its commands as subproces
 Ray or in a Kubernetes Job), so a GPU substrate can swap in without touching evotrain.
 Placeholders in commands: {python} {recipe} {out} {seed} {adapter} {items} {report};
 generate_command also takes {n} {mix} {difficulty} (mix and difficulty as JSON strings).
+run_command may name {train_data} (one argument with its flag, `--train-data={train_data}`): a JSONL
+file of TrainDataRecord lines to train on instead of the recipe's generated data. Callers without data
+(campaigns) leave it unset and the argument is dropped (workers/substrate_contract.py: render_command).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -87,3 +91,16 @@ class SubstrateSpec(Artifact):
     cpu_threads_per_job: int = 1
     max_lora_rank: int = 32
     resources: SubstrateResources = Field(default_factory=SubstrateResources)
+
+
+class TrainDataRecord(Artifact):
+    """One line of a `{train_data}` file (the continuous cycle writes them): a prompt -> response pair.
+    `item` is a substrate-native record (a puzzle of the embedded substrate, `Puzzle.to_json()`) that
+    the substrate encodes its own way; without it the pair is trained as plain text. `source` and
+    `category` are provenance only."""
+
+    prompt: str
+    response: str
+    item: dict[str, Any] | None = None
+    source: str = ""
+    category: str = ""

@@ -41,8 +41,11 @@ def render_dashboard(paths: CampaignPaths, reference: float | None = None) -> Pa
     has_plot = bool(data.trajectory.rows)
     if has_plot:
         plot_trajectory(data.trajectory, out / PLOT_NAME, reference=reference)
+    from orchestrator.cycle.page import write_cycle_pages
+
+    cycles = write_cycle_pages(paths.root / "runs" / "cycle", out)  # the workspace's continuous cycles, linked
     html = _env().get_template("dashboard.html.j2").render(d=data, plot=PLOT_NAME if has_plot else None,
-                                                            reference=reference)
+                                                            reference=reference, cycles=cycles)
     return atomic_write_text(out / "index.html", html)
 
 

@@ -23,7 +23,7 @@ from workers.substrate_contract import SPEC_FILE, check_recipe_values, load_spec
 COMMANDS = ("run_command", "validate_command", "evaluate_command", "generate_command", "judge_command")
 # placeholders each command may use (workers/substrate_contract.py renders them)
 PLACEHOLDERS = {
-    "run_command": {"python", "recipe", "out", "seed"},
+    "run_command": {"python", "recipe", "out", "seed", "train_data"},  # train_data: optional (the cycle's data)
     "validate_command": {"python", "recipe", "out", "seed"},
     "evaluate_command": {"python", "adapter", "items", "report"},
     "generate_command": {"python", "n", "seed", "mix", "difficulty", "items"},
@@ -56,6 +56,9 @@ def _command_problems(directory: Path, spec: SubstrateSpec) -> list[str]:
             unknown = sorted(names - PLACEHOLDERS[field])
             if unknown:
                 problems.append(f"{SPEC_FILE}: field '{field}': unknown placeholder {{{unknown[0]}}} in {arg!r}")
+            elif "train_data" in names and arg == "{train_data}":  # dropped when unset: keep the flag with it
+                problems.append(f"{SPEC_FILE}: field '{field}': write {{train_data}} with its flag in one argument "
+                                "(e.g. --train-data={train_data}); it is left out when there is no data")
             elif not names and arg.endswith(".py") and not (directory / arg).is_file():
                 problems.append(f"{SPEC_FILE}: field '{field}': script {arg} is not in the substrate folder")
     return problems

@@ -15,7 +15,7 @@ from rich.console import Console
 from evotrain.errors import EvotrainError
 from orchestrator.audit.log import AuditLog, PolicyChangePayload
 from orchestrator.audit.render import print_dead_ends, print_report, print_submission, print_trajectory
-from orchestrator.campaign.view import load_report, parse_candidate, resolve_campaign
+from orchestrator.campaign.view import load_report, parse_candidate, report_rounds, resolve_campaign
 
 console = Console()
 report_app = typer.Typer(no_args_is_help=True)
@@ -88,6 +88,9 @@ def dashboard(campaign: str | None = CampaignOpt,
 
 def submit(candidate: str | None = typer.Option(None, "--candidate", help="ROUND/WORKER, e.g. 2/w03."),
            best: bool = typer.Option(False, "--best", help="The best candidate by leaderboard (then dev)."),
+           champion: bool = typer.Option(False, "--champion", help="The continuous cycle's current champion."),
+           cycle_config: Path | None = typer.Option(None, "--cycle-config",
+                                                    help="Cycle config of --champion (default: the embedded cycle)."),
            to: Destination = typer.Option(..., "--to", help="local | kaggle"),
            dry_run: bool = typer.Option(False, "--dry-run", help="Package + validate, print, send nothing."),
            config: Path | None = typer.Option(None, "--config",
@@ -97,21 +100,35 @@ def submit(candidate: str | None = typer.Option(None, "--candidate", help="ROUND
     from orchestrator.leaderboard import submit as submit_flow
     from orchestrator.leaderboard.package import load_submission_config
 
-    if (candidate is None) == (not best):
-        raise EvotrainError("submit: pass exactly one of --candidate ROUND/WORKER or --best")
-    paths = _paths(campaign)
+    if [candidate is not None, best, champion].count(True) != 1:
+        raise EvotrainError("submit: pass exactly one of --candidate ROUND/WORKER, --best or --champion")
+    if champion and dry_run and campaign is None:  # a dry run of the champion needs no campaign
+        try:
+            paths = _paths(campaign)
+        except EvotrainError:
+            paths = None
+    else:
+        paths = _paths(campaign)
     if config is not None and not config.is_file():
         raise EvotrainError(f"--config: file not found: {config}")
-    cfg = load_submission_config(config or paths.submission_config, paths.config)
-    ref = submit_flow.best_candidate(paths) if best else parse_candidate(candidate or "")
+    cfg = load_submission_config(config or (paths.submission_config if paths else None),
+                                 paths.config if paths else None)
+    adapter = None
+    if champion:  # sent like a candidate of the campaign's current submission round, recorded in its audit log
+        round_no = (submit_flow.submission_round(paths) or max(report_rounds(paths), default=0)) if paths else 0
+        ref, adapter = submit_flow.champion_candidate(cycle_config, round_no)
+    else:
+        assert paths is not None
+        ref = submit_flow.best_candidate(paths) if best else parse_candidate(candidate or "")
     if to is Destination.kaggle:
         via = f" via {cfg.kaggle.api_endpoint}" if cfg.kaggle.api_endpoint else ""
         destination = f"kaggle competition '{cfg.kaggle.competition}'{via}"
     else:
-        destination = f"local leaderboard ({paths.leaderboard})"
+        destination = f"local leaderboard ({paths.leaderboard if paths else 'of a campaign'})"
     if dry_run:
-        print_submission(console, submit_flow.dry_run(paths, ref, to.value, cfg, destination))
+        print_submission(console, submit_flow.dry_run(paths, ref, to.value, cfg, destination, adapter=adapter))
         return
+    assert paths is not None
     def open_target() -> submit_flow.SubmissionTarget:
         if to is Destination.kaggle:
             from orchestrator.leaderboard.kaggle import KaggleBackend
@@ -122,7 +139,7 @@ def submit(candidate: str | None = typer.Option(None, "--candidate", help="ROUND
         return submit_flow.LocalTarget(submit_flow.open_local_leaderboard(paths),
                                        round_no=submit_flow.submission_round(paths))
 
-    record = submit_flow.submit(paths, ref, open_target, cfg, destination)
+    record = submit_flow.submit(paths, ref, open_target, cfg, destination, adapter=adapter)
     print_submission(console, record)
     if record.result is not None and record.result.status == "error":
         raise typer.Exit(1)

@@ -6,6 +6,8 @@
     cycle status [CONFIG]                champion, the latest cycle's stages, who holds the locks
     cycle history [CONFIG]               every cycle: data counts, scores per category, decision
     cycle rollback [CHAMPION_ID] [--config CONFIG]
+    cycle page [CONFIG] [--out FILE]     the dashboard's cycle page as one HTML file
+    cycle bench-schema                   the JSON Schema of a user's benchmark spec (bench_spec.py)
 """
 
 from __future__ import annotations
@@ -173,6 +175,29 @@ def build_cycle_app() -> typer.Typer:
         before = load_pointer(paths).champion
         entry = do_rollback(paths, champion_id)
         _console().print(f"champion: {before} -> {entry.id} (overall {entry.overall:.3f}, {entry.adapter_dir})")
+
+    @app.command("page")
+    @_guard
+    def page(config: Path | None = CONFIG_ARG,
+             out: Path | None = typer.Option(None, "--out", "-o", help="HTML file (default: <state dir>/page.html).")
+             ) -> None:
+        """Write the cycle page: champion history, scores per category per cycle, gate decisions, data counts."""
+        from orchestrator.cycle.page import write_cycle_page
+        from orchestrator.cycle.runner import paths_for
+
+        paths = paths_for(_config(config))
+        if not paths.root.is_dir():
+            raise EvotrainError(f"no cycle yet in {paths.root} (run `evotrain cycle run --once`)")
+        _console().print(f"cycle page: {write_cycle_page(paths.root, out or paths.root / 'page.html')}")
+
+    @app.command("bench-schema")
+    def bench_schema() -> None:
+        """Print the JSON Schema of a benchmark spec (benchmark: {kind: spec, spec: FILE} in a cycle config)."""
+        import json
+
+        from orchestrator.cycle.bench_spec import BenchmarkSpec
+
+        print(json.dumps(BenchmarkSpec.json_schema(), indent=2))
 
     return app
 

@@ -69,9 +69,11 @@ class QualityConfig(Artifact):
 
 class BenchmarkConfig(Artifact):
     """Per-category benchmark. `substrate`: the substrate's families on a held-out split generated
-    through its generate command (seeds disjoint from every training seed), scored by its evaluate command."""
+    through its generate command (seeds disjoint from every training seed), scored by its evaluate command.
+    `spec`: a user's benchmark file (bench_spec.py: prompts per category, scorer challenge/exact/judge)."""
 
-    kind: Literal["substrate"] = "substrate"
+    kind: Literal["substrate", "spec"] = "substrate"
+    spec: Path | None = None  # kind 'spec': the BenchmarkSpec file (relative to the config's folder)
     n_items: int = Field(default=240, ge=6)
     seed: int = 909_090
     difficulty: int | dict[str, int] = Field(
@@ -80,6 +82,12 @@ class BenchmarkConfig(Artifact):
             "unit_conversion": 1, "gravity": 1, "equations": 1,
         }
     )
+
+    @model_validator(mode="after")
+    def _spec_for_kind(self) -> BenchmarkConfig:
+        if self.kind == "spec" and self.spec is None:
+            raise ValueError("kind 'spec' needs 'spec': the path of a benchmark spec file")
+        return self
 
 
 class GateConfig(Artifact):
@@ -140,7 +148,7 @@ def embedded_default() -> CycleConfig:
     return CycleConfig(
         recipe_overrides={
             # the demo campaign's promoted changes over the untuned baseline (docs/BENCHMARKS.md);
-            # num_train_examples: run.py's own puzzles are replaced by the cycle's data (fork.py)
+            # num_train_examples: unused, run.py trains on the cycle's data file ({train_data})
             "learning_rate": 0.015, "warmup_steps": 8, "max_steps": 100, "save_steps": [100],
             "dev_items": 12, "num_train_examples": 16,
         },
@@ -174,4 +182,6 @@ def load_config(path: Path | None) -> CycleConfig:
     raw["substrate"] = _resolve(config.substrate, base)
     raw["workdir"] = _resolve(config.workdir, base)
     raw["recipe"] = _resolve(config.recipe, base) if config.recipe else None
+    if config.benchmark.spec is not None:
+        raw["benchmark"]["spec"] = _resolve(config.benchmark.spec, base)
     return CycleConfig.model_validate(raw)

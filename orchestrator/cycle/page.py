@@ -84,3 +84,29 @@ def render_cycle_page(paths: CyclePaths, title: str = "Continuous cycle") -> str
         out.append(f"<tr><td>{escape(entry.id)}</td>{_cell(entry.overall)}<td>{escape(entry.promoted)}</td></tr>")
     out.append("</table></body></html>")
     return "\n".join(out)
+
+
+def state_dirs(workdir: Path) -> list[Path]:
+    """The cycles' state folders under a cycle workdir (`runs/cycle/`): those with a cycle or a champion."""
+    if not workdir.is_dir():
+        return []
+    return sorted(d for d in workdir.iterdir()
+                  if d.is_dir() and ((d / "cycles").is_dir() or (d / "champion.json").is_file()))
+
+
+def write_cycle_page(state_dir: Path, out: Path) -> Path:
+    """Render the cycle of `state_dir` into the HTML file `out` (atomically)."""
+    from evotrain.io import atomic_write_text
+
+    return atomic_write_text(out, render_cycle_page(CyclePaths(state_dir), f"Continuous cycle '{state_dir.name}'"))
+
+
+def write_cycle_pages(workdir: Path, out_dir: Path) -> list[tuple[str, str]]:
+    """A page per cycle under `workdir`, written into `out_dir` as cycle-<name>.html: what the campaign
+    dashboard links to. Returns (cycle name, file name) pairs."""
+    pages = []
+    for state_dir in state_dirs(workdir):
+        name = f"cycle-{state_dir.name}.html"
+        write_cycle_page(state_dir, out_dir / name)
+        pages.append((state_dir.name, name))
+    return pages

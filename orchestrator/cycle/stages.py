@@ -17,9 +17,9 @@ import yaml
 from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text, read_model, write_model
 from evotrain.schemas.results import EvalReport, RunResults
+from evotrain.schemas.substrate import TrainDataRecord
 from orchestrator.cycle import generators
 from orchestrator.cycle.config import CycleConfig
-from orchestrator.cycle.fork import ensure_fork
 from orchestrator.cycle.gate import decide
 from orchestrator.cycle.generators.base import GeneratorContext, run_one
 from orchestrator.cycle.models import (
@@ -134,21 +134,31 @@ def stage_quality(ctx: StageContext) -> QualityOutput:
     return output
 
 
+def require_train_data(substrate: Path) -> None:
+    """The substrate contract's {train_data}: without it a substrate trains only on its recipe's own data."""
+    if not any("{train_data}" in arg for arg in spec_of(substrate).run_command):
+        raise EvotrainError(f"substrate {substrate}: its run_command does not name {{train_data}}, so it cannot "
+                            "train on the cycle's data (docs/SUBSTRATE.md)")
+
+
 def stage_train(ctx: StageContext) -> TrainOutput:
     config = ctx.config
     spec = spec_of(config.substrate)
     values = recipe_values(config)
+    require_train_data(config.substrate)
     check_recipe_values(config.substrate, values, "cycle recipe")
-    fork = ensure_fork(config.substrate, ctx.paths.forks)
     work = _fresh(ctx.dir / "train.tmp")
     recipe = work / Path(spec.recipe_file).name
     atomic_write_text(recipe, yaml.safe_dump(values, sort_keys=False))
     out = work / "run"
     seed = int(values.get("seed", 0) or 0)
-    command = render_command(spec.run_command, recipe=str(recipe), out=str(out), seed=seed)
-    data = ctx.dir / "train_data.jsonl"
-    run_command(command, fork, "train", config.train_timeout_s, log=work / "train.log", threads=2,
-                extra_env={"EVOTRAIN_TRAIN_DATA": str(data)})
+    # the substrate contract's data file: the kept examples as TrainDataRecord lines
+    data = work / "train_data.jsonl"
+    kept = read_examples(ctx.dir / "train_data.jsonl")
+    atomic_write_text(data, "".join(TrainDataRecord(prompt=e.prompt, response=e.response, item=e.item, source=e.source,
+                                                    category=e.category).model_dump_json() + "\n" for e in kept))
+    command = render_command(spec.run_command, recipe=str(recipe), out=str(out), seed=seed, train_data=str(data))
+    run_command(command, config.substrate, "train", config.train_timeout_s, log=work / "train.log", threads=2)
     results = read_model(out / spec.results_file, RunResults)
     # saved adapters (the run no longer scores on dev unless asked; older runs listed evaluated ones)
     adapters = [c.adapter_dir for c in getattr(results, "saved", [])] or [c.adapter_dir for c in results.checkpoints]
@@ -158,7 +168,7 @@ def stage_train(ctx: StageContext) -> TrainOutput:
     if final.exists():
         shutil.rmtree(final)
     work.rename(final)
-    n_train = sum(1 for line in data.read_text(encoding="utf-8").splitlines() if line)
+    n_train = len(kept)
     return TrainOutput(
         adapter_dir=str(Path("train") / "run" / adapters[-1]), steps=results.steps,
         train_seconds=results.train_seconds, final_loss=results.final_loss, n_train_examples=n_train,
@@ -180,10 +190,30 @@ def heldout_items(config: CycleConfig, paths: CyclePaths) -> Path:
     return items
 
 
+def _benchmark_user_spec(ctx: StageContext, adapter: Path) -> BenchmarkOutput:
+    """A user's benchmark spec: its answer command answers the prompts, its scorers score them."""
+    from orchestrator.cycle.bench_spec import load_spec_file, prompt_lines, read_answers
+    from orchestrator.cycle.scorers import llm_judge, score_answers
+
+    assert ctx.config.benchmark.spec is not None  # BenchmarkConfig requires it for kind 'spec'
+    spec = load_spec_file(ctx.config.benchmark.spec)
+    work = _fresh(ctx.dir / "benchmark.tmp")
+    atomic_write_text(work / "prompts.jsonl", prompt_lines(spec))
+    command = render_command(spec.answer_command, adapter=str(adapter), prompts=str(work / "prompts.jsonl"),
+                             answers=str(work / "answers.jsonl"))
+    run_command(command, ctx.config.benchmark.spec.parent, "benchmark answers", ctx.config.train_timeout_s, threads=2)
+    answers = read_answers(work / "answers.jsonl")
+    result = score_answers(spec, answers, llm_judge(spec.judge) if spec.judge else None)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def stage_benchmark(ctx: StageContext) -> BenchmarkOutput:
     config = ctx.config
     spec = spec_of(config.substrate)
     train = read_model(ctx.output("train"), TrainOutput)
+    if config.benchmark.kind == "spec":
+        return _benchmark_user_spec(ctx, ctx.dir / train.adapter_dir)
     items = heldout_items(config, ctx.paths)
     report = ctx.dir / "benchmark.tmp" / "report.json"
     _fresh(report.parent)

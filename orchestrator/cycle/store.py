@@ -48,10 +48,6 @@ class CyclePaths:
         return self.root / "heldout"
 
     @property
-    def forks(self) -> Path:
-        return self.root / "forks"
-
-    @property
     def cycle_lock(self) -> Path:
         return self.root / "cycle.lock"
 

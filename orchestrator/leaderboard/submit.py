@@ -122,10 +122,34 @@ def prepare(adapter_dir: Path, out_dir: Path, cfg: SubmissionConfig) -> tuple[Pa
     return zip_path, check, unpacked
 
 
-def dry_run(paths: CampaignPaths, ref: CandidateRef, backend: str, cfg: SubmissionConfig,
-            destination: str = "") -> SubmissionRecord:
-    """Package + validate in a temp folder and describe what would be sent; writes and sends nothing."""
-    adapter = adapter_dir_of(paths, ref)
+def champion_candidate(cycle_config: Path | None, round_no: int) -> tuple[CandidateRef, Path]:
+    """The continuous cycle's current champion (`evotrain submit --champion`) as a candidate of the
+    submission round `round_no`: labelled `champion-<cycle id>`, its adapter from the cycle's archive."""
+    from orchestrator.cycle.champion import champion_adapter
+    from orchestrator.cycle.config import load_config
+    from orchestrator.cycle.store import CyclePaths, load_pointer
+
+    if cycle_config is not None and not cycle_config.is_file():
+        raise EvotrainError(f"--cycle-config: file not found: {cycle_config}")
+    config = load_config(cycle_config)
+    paths = CyclePaths(config.state_dir)
+    adapter = champion_adapter(paths)
+    if adapter is None:
+        raise EvotrainError(f"--champion: cycle '{config.name}' has no champion yet ({paths.champion}); "
+                            "run `evotrain cycle run --once`")
+    if not adapter.is_dir():
+        raise EvotrainError(f"--champion: the champion's adapter folder is missing: {adapter}")
+    return CandidateRef(round_no, f"champion-{load_pointer(paths).champion}"), adapter
+
+
+def dry_run(paths: CampaignPaths | None, ref: CandidateRef, backend: str, cfg: SubmissionConfig,
+            destination: str = "", adapter: Path | None = None) -> SubmissionRecord:
+    """Package + validate in a temp folder and describe what would be sent; writes and sends nothing.
+    `adapter` overrides the candidate's (the cycle's champion needs no campaign)."""
+    if adapter is None:
+        if paths is None:
+            raise EvotrainError("dry run: a campaign candidate needs its campaign")
+        adapter = adapter_dir_of(paths, ref)
     with tempfile.TemporaryDirectory(prefix="evotrain-dry-run-") as tmp:
         _, check, _ = prepare(adapter, Path(tmp), cfg)
     return SubmissionRecord(candidate=ref.label, round=ref.round, backend=backend, destination=destination,
@@ -133,9 +157,11 @@ def dry_run(paths: CampaignPaths, ref: CandidateRef, backend: str, cfg: Submissi
 
 
 def submit(paths: CampaignPaths, ref: CandidateRef, open_target: Callable[[], SubmissionTarget],
-           cfg: SubmissionConfig, destination: str = "", clock: Callable[[], float] = time.time) -> SubmissionRecord:
-    """Validate, then open the backend (`open_target`) and send; a refused package never opens it."""
-    adapter = adapter_dir_of(paths, ref)
+           cfg: SubmissionConfig, destination: str = "", clock: Callable[[], float] = time.time,
+           adapter: Path | None = None) -> SubmissionRecord:
+    """Validate, then open the backend (`open_target`) and send; a refused package never opens it.
+    `adapter` overrides the candidate's (the cycle's champion, recorded in the campaign's audit log)."""
+    adapter = adapter or adapter_dir_of(paths, ref)
     # prepared in a hidden temp folder and moved into place only once valid: a refused package leaves nothing
     parent = paths.submissions
     parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,10 @@
 """Run one recipe: validate, build data, LoRA-train, save checkpoints, write results.json.
 
-    python run.py --recipe recipe.yaml --out OUT [--seed N] [--smoke] [--eval]
+    python run.py --recipe recipe.yaml --out OUT [--seed N] [--smoke] [--eval] [--train-data=FILE]
+
+--train-data: a JSONL file of TrainDataRecord lines (the substrate contract's {train_data}; the
+continuous cycle passes its quality-gated data) trained on instead of puzzles generated from the
+recipe; pipeline/train_data.py encodes them. Without it (campaigns) nothing changes.
 
 The run does not score itself: dev scores come from the frozen judge (`judge.py`), run by evotrain
 in a separate isolated process from a verified checkout. `--eval` adds in-process dev scores to
@@ -29,6 +33,7 @@ from minitask.recipe import Recipe, RecipeError, load_recipe, recipe_sha256, res
 from minitask.splits import DEV_DIFFICULTY, DEV_MIX, DEV_SEED, TRAIN_SEED_OFFSET  # noqa: E402
 
 from evotrain.schemas.results import CheckpointEval, LossPoint, RunResults, SavedCheckpoint  # noqa: E402
+from evotrain.schemas.substrate import TrainDataRecord  # noqa: E402
 
 SMOKE_STEPS = 5
 SMOKE_DEV_ITEMS = 24
@@ -57,7 +62,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--smoke", action="store_true", help=f"<= {SMOKE_STEPS} steps and a tiny eval")
     ap.add_argument("--eval", action="store_true", help="also score checkpoints in-process (telemetry only)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("EVOTRAIN_THREADS", "0")))
+    ap.add_argument("--train-data", type=Path, default=None, help="JSONL of TrainDataRecord: train on these")
     return ap.parse_args(argv)
+
+
+def load_train_data(path: Path) -> list[TrainDataRecord]:
+    """Every record of a --train-data file; a bad line is a RecipeError naming the file and line."""
+    if not path.is_file():
+        raise RecipeError(f"--train-data: {path}: not found")
+    records = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(TrainDataRecord.model_validate_json(line))
+            except ValueError as exc:
+                first = str(exc).splitlines()
+                raise RecipeError(f"--train-data: {path}:{lineno}: {first[1] if len(first) > 1 else exc}") from None
+    if not records:
+        raise RecipeError(f"--train-data: {path}: no records")
+    return records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         base_path = resolve_base(recipe, HERE)
         if args.out.exists() and not args.out.is_dir():
             raise RecipeError(f"--out: {args.out} exists and is not a directory")
+        records = load_train_data(args.train_data) if args.train_data else None
     except RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -85,11 +109,21 @@ def main(argv: list[str] | None = None) -> int:
 
     device = pick_device()
     base, tok = load_base(base_path, device)
-    train_items = generate_items(
-        recipe.num_train_examples, recipe.mixture(), recipe.seed + TRAIN_SEED_OFFSET, recipe.train_difficulty
-    )
     dev_items = generate_items(recipe.dev_items, DEV_MIX, DEV_SEED, DEV_DIFFICULTY) if args.eval else []
-    examples = [encode_puzzle(tok, p, recipe.trace_style) for p in train_items]
+    if records is not None:
+        from pipeline.train_data import encode_records
+
+        try:
+            examples = encode_records(tok, records, recipe.trace_style)
+        except ValueError as exc:
+            print(f"error: --train-data: {args.train_data}: {exc}", file=sys.stderr)
+            return 2
+        print(f"[data] {len(examples)} examples from {args.train_data}", flush=True)
+    else:
+        train_items = generate_items(
+            recipe.num_train_examples, recipe.mixture(), recipe.seed + TRAIN_SEED_OFFSET, recipe.train_difficulty
+        )
+        examples = [encode_puzzle(tok, p, recipe.trace_style) for p in train_items]
     out = args.out.resolve()
     checkpoints: list[CheckpointEval] = []
     saved: list[SavedCheckpoint] = []
