@@ -8,6 +8,7 @@ embedded stream finishes in a few minutes on 2 CPU cores.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -78,6 +79,9 @@ class EvolveConfig(Artifact):
     # in-process embedding and answering: one thread, because small models gain nothing from a second
     # one and torch's spinning worker threads slow everything down on a shared, loaded machine
     inference_threads: int = Field(default=1, ge=1)
+    # router embeddings: onnx (ONNX Runtime, same vectors, half the CPU per request), torch, or auto
+    # (onnx when onnxruntime is installed)
+    embedding_engine: Literal["auto", "onnx", "torch"] = "auto"
     seed: int = Field(default=0, ge=0)
 
     def state_path(self) -> Path:

@@ -64,6 +64,23 @@ class MiniLMEmbedder:
         return np.asarray(out, dtype=np.float32)
 
 
+def make_embedder(engine: str = "auto", threads: int | None = 1, max_tokens: int = 64,
+                  name: str = MODEL_NAME) -> TextEmbedder:
+    """The router's embedder: ONNX Runtime (auto, when installed) or sentence-transformers on torch.
+
+    Both give the same vectors (tests/test_evolve_onnx.py); ONNX takes half the CPU per request.
+    """
+    if engine not in ("auto", "onnx", "torch"):
+        raise EvotrainError(f"embedding_engine: {engine!r} is not one of auto, onnx, torch")
+    from orchestrator.evolve.onnx_embedder import OnnxMiniLMEmbedder, onnx_available
+
+    if engine == "onnx" or (engine == "auto" and onnx_available()):
+        from orchestrator.cycle.embedder import resolve_model
+
+        return OnnxMiniLMEmbedder(resolve_model(name), max_tokens=max_tokens, threads=threads, name=name)
+    return MiniLMEmbedder(name, max_tokens=max_tokens, threads=threads)
+
+
 class TimedEmbedder:
     """Wraps an embedder and records per-call wall time (router latency metrics)."""
 

@@ -18,7 +18,7 @@ from orchestrator.evolve.birth import BirthContext, give_birth
 from orchestrator.evolve.births_log import BirthsLog
 from orchestrator.evolve.clustering import Cluster, Member, OnlineClusterer
 from orchestrator.evolve.config import EvolveConfig
-from orchestrator.evolve.embeddings import MiniLMEmbedder, TextEmbedder, TimedEmbedder
+from orchestrator.evolve.embeddings import TextEmbedder, TimedEmbedder, make_embedder
 from orchestrator.evolve.metrics import Metrics, Served
 from orchestrator.evolve.registry import Registry
 from orchestrator.evolve.reward import CalibrationStore
@@ -37,7 +37,7 @@ class Engine:
         self.registry = Registry(self.state / "registry.sqlite")
         self.births = BirthsLog(self.state / "births.jsonl")
         self.mt = load_minitask(cfg.substrate_path())
-        self.embedder = TimedEmbedder(embedder or MiniLMEmbedder(threads=cfg.inference_threads))
+        self.embedder = TimedEmbedder(embedder or make_embedder(cfg.embedding_engine, threads=cfg.inference_threads))
         self.router = Router(cfg.router, self.registry, self.embedder.dim)
         self.clusterer = OnlineClusterer(cfg.clustering)
         clusters, self.clusterer.next_id = self.registry.load_clusters()
