@@ -30,6 +30,20 @@ class CandidateSummary(Artifact):
     submitted: bool = False  # sent to the leaderboard this round (budget-limited)
     dev_gain: float | None = None  # dev minus the baseline anchor's dev
     leaderboard_gain: float | None = None  # leaderboard minus the baseline anchor's leaderboard
+    # compute cost beside token dollars (the manifest's GPU-seconds x the campaign's $/GPU-hour)
+    gpu_seconds: float = 0.0
+    gpu_dollars: float = 0.0
+    token_dollars: float = 0.0
+
+
+class RoundCost(Artifact):
+    """The round's cost, shown under section 1: candidates' jobs + the leaderboard's evaluation jobs."""
+
+    gpu_hour_dollars: float = 0.0
+    gpu_seconds: float = 0.0  # evaluation included
+    evaluation_gpu_seconds: float = 0.0
+    gpu_dollars: float = 0.0
+    token_dollars: float = 0.0
 
 
 class Pattern(Artifact):
@@ -111,3 +125,4 @@ class RoundReport(Artifact):
     calibration: Calibration
     surprises: list[Surprise]
     rationale_audit: list[RationaleAudit]
+    cost: RoundCost = Field(default_factory=RoundCost)  # rendered in section 1, not a section of its own

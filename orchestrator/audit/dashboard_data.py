@@ -19,6 +19,7 @@ from llm.base import Usage
 from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policy_diff import diff_policies, render_diff
 from orchestrator.audit.trajectory import Trajectory, build_trajectory
+from orchestrator.campaign.compute_cost import ComputeCost, gpu_hour_rate, round_and_campaign_costs
 from orchestrator.campaign.llm_spend import role_spend
 from orchestrator.campaign.view import load_manifests, load_policies, load_reports
 
@@ -74,6 +75,10 @@ class DashboardData(Artifact):
     costs: list[CostRow]
     total_cost: Cost
     llm_spend: dict[str, Usage] = Field(default_factory=dict)  # role -> LLM usage, from the call log
+    # compute cost beside token dollars: GPU-seconds (leaderboard evaluation jobs included) x $/GPU-hour
+    gpu_hour_dollars: float = 0.0
+    compute_rounds: dict[int, ComputeCost] = Field(default_factory=dict)
+    compute_total: ComputeCost = Field(default_factory=ComputeCost)
 
 
 def policy_diff_lines(old: Policy, new: Policy) -> list[str]:
@@ -139,6 +144,8 @@ def build_dashboard_data(paths: CampaignPaths) -> DashboardData:
     policies = load_policies(paths)
     manifests = load_manifests(paths)
     costs, total = _costs(manifests)
+    rate = gpu_hour_rate(paths)
+    compute_rounds, compute_total = round_and_campaign_costs(paths, rate)
     diffs = [PolicyDiff(old_round=a.round, new_round=b.round, lines=policy_diff_lines(a, b))
              for a, b in itertools.pairwise(policies)]
     return DashboardData(
@@ -146,4 +153,5 @@ def build_dashboard_data(paths: CampaignPaths) -> DashboardData:
         trajectory=build_trajectory(reports, policies, paths.campaign),
         reports=reports, policy_diffs=diffs, candidates=_candidate_rows(manifests, reports),
         dead_ends=_dead_end_rows(policies), costs=costs, total_cost=total, llm_spend=role_spend(paths),
+        gpu_hour_dollars=rate, compute_rounds=compute_rounds, compute_total=compute_total,
     )

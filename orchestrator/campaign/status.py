@@ -14,6 +14,7 @@ from evotrain.schemas.manifest import Manifest
 from evotrain.schemas.trace import TraceEvent
 from llm.base import Usage
 from orchestrator.campaign.accounting import UsageTotals, usage
+from orchestrator.campaign.compute_cost import ComputeCost, gpu_hour_rate, round_and_campaign_costs
 from orchestrator.campaign.llm_spend import role_spend
 from orchestrator.campaign.lock import lock_holder
 
@@ -40,6 +41,10 @@ class CampaignStatus(Artifact):
     best_leaderboard: float | None = None
     best_candidate: str | None = None
     llm_spend: dict[str, Usage] = Field(default_factory=dict)  # role (worker, collector, meta) -> LLM usage
+    # compute cost beside token dollars: GPU-seconds x the config's $/GPU-hour (compute_cost.py)
+    gpu_hour_dollars: float = 0.0
+    compute: ComputeCost = Field(default_factory=ComputeCost)  # the campaign so far
+    round_compute: ComputeCost = Field(default_factory=ComputeCost)  # the current round so far
 
 
 def _last_event(trace: Path) -> TraceEvent | None:
@@ -98,8 +103,11 @@ def campaign_status(paths: CampaignPaths, rounds: int) -> CampaignStatus:
             if "public" in rec and (best is None or rec["public"] > best):
                 best, best_c = rec["public"], rec.get("candidate")
     holder = lock_holder(paths.lock)
+    rate = gpu_hour_rate(paths)
+    per_round, compute = round_and_campaign_costs(paths, rate)
     return CampaignStatus(
         campaign=paths.campaign, round=rnd, rounds=rounds, running=holder is not None, holder=holder,
         finished=finished, stop_reason=stop_reason, workers=worker_statuses(paths, rnd) if rnd else [],
         usage=usage(paths), best_leaderboard=best, best_candidate=best_c, llm_spend=role_spend(paths),
+        gpu_hour_dollars=rate, compute=compute, round_compute=per_round.get(rnd, ComputeCost()),
     )

@@ -38,6 +38,11 @@ def _status_table(st: CampaignStatus) -> Table:
     best = "—" if st.best_leaderboard is None else f"{st.best_leaderboard:.3f} ({st.best_candidate})"
     t.caption = (f"compute {u.compute_s:.0f} s · tokens {u.tokens} · ${u.dollars:.2f} · wall {u.wall_clock_s:.0f} s"
                  f" · best leaderboard {best}")
+    c, rc = st.compute, st.round_compute
+    t.caption += (f"\nGPU {c.gpu_seconds:.0f} s = ${c.gpu_dollars:.2f} at ${st.gpu_hour_dollars:.2f}/GPU-h "
+                  f"(leaderboard evaluation {c.evaluation_gpu_seconds:.0f} s) + tokens ${c.token_dollars:.2f} "
+                  f"= ${c.dollars:.2f} · round {st.round}: GPU {rc.gpu_seconds:.0f} s ${rc.gpu_dollars:.2f} "
+                  f"+ tokens ${rc.token_dollars:.2f}")
     if st.llm_spend:  # LLM spend per role, from the campaign's call log
         t.caption += "\nLLM " + " · ".join(
             f"{role}: {s.calls} calls, {s.input_tokens} in ({s.cached_input_tokens} cached) / {s.output_tokens} out, "

@@ -22,8 +22,10 @@ from evotrain.schemas.report import (
     CandidateSummary,
     RationaleAudit,
     Replication,
+    RoundCost,
     RoundReport,
 )
+from orchestrator.campaign.compute_cost import evaluation_gpu_seconds, gpu_hour_rate
 from orchestrator.collect import calibration as cal
 from orchestrator.collect.narrative import Narratives, NarrativeWriter, RoundFacts, ScriptedNarrativeWriter
 from orchestrator.collect.noise import next_noise_rule, pooled_sd, recipe_sha256
@@ -71,7 +73,7 @@ def summarise(m: Manifest, policy: Policy) -> CandidateSummary:
         worker_id=m.worker_id, axis=m.axis, axis_category=m.axis_category, is_baseline=m.is_baseline,
         status=m.status, changes=changes, code_changes=code_files(m.recipe_diff), dev=m.dev_score,
         dev_by_family=_family_dev(m),
-        chosen_step=m.chosen_step, failure=failure,
+        chosen_step=m.chosen_step, failure=failure, gpu_seconds=m.cost.gpu_seconds, token_dollars=m.cost.dollars,
     )
 
 
@@ -184,6 +186,18 @@ def _consistent(c: CandidateSummary, calib: Calibration) -> bool:
     return c.dev_gain is not None and c.dev_gain > band
 
 
+def _round_cost(paths: CampaignPaths, round_no: int, cands: list[CandidateSummary]) -> RoundCost:
+    """GPU-seconds x the campaign's $/GPU-hour per candidate (set on each) and for the round, whose
+    leaderboard evaluation jobs (when scoring ran on the executor) count too."""
+    rate = gpu_hour_rate(paths)
+    for c in cands:
+        c.gpu_dollars = c.gpu_seconds / 3600.0 * rate
+    evaluation = evaluation_gpu_seconds(paths).get(round_no, 0.0)
+    gpu = sum(c.gpu_seconds for c in cands) + evaluation
+    return RoundCost(gpu_hour_dollars=rate, gpu_seconds=gpu, evaluation_gpu_seconds=evaluation,
+                     gpu_dollars=gpu / 3600.0 * rate, token_dollars=sum(c.token_dollars for c in cands))
+
+
 def collect_round(
     paths: CampaignPaths, round_no: int, policy: Policy, board: Leaderboard, rules: ConstitutionRules,
     narrator: NarrativeWriter | None = None,
@@ -221,8 +235,9 @@ def collect_round(
     for c in cands:
         c.summary = narratives.candidate_summaries.get(c.worker_id, "")
     calib.narrative = narratives.calibration
+    cost = _round_cost(paths, round_no, cands)
     report = RoundReport(
-        campaign=paths.campaign, round=round_no, objective=policy.objective,
+        campaign=paths.campaign, round=round_no, objective=policy.objective, cost=cost,
         search_mode=rules.search_modes.exploitation if calib.drift_flag else policy.search_mode,
         candidates=cands, patterns=narratives.patterns, calibration=calib, surprises=narratives.surprises,
         rationale_audit=[

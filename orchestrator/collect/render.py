@@ -20,6 +20,7 @@ def _env() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
     )
     env.filters["num"] = lambda x, fmt="%.3f": "n/a" if x is None else fmt % x
+    env.filters["dollars"] = lambda x: f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:.4f}"  # cents, or a sliver
     return env
 
 
