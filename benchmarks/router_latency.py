@@ -1,7 +1,7 @@
 """Router step latency: embed one request (all-MiniLM-L6-v2, CPU) + FAISS search of the specialist
 centroids, per request, as `evotrain serve` does it. Prints one JSON line.
 
-    .venv/bin/python benchmarks/router_latency.py --requests 200 --threads 2 --specialists 6
+    .venv/bin/python benchmarks/router_latency.py --requests 200 --threads 1 --specialists 6 [--engine onnx|torch]
 
 Requests come from the embedded traffic stream (real challenge wording). The index holds one centroid
 per family (6) or, with --specialists N > 6, N centroids (families plus jittered copies) to show the
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestrator.evolve.embeddings import MiniLMEmbedder
+from orchestrator.evolve.embeddings import make_embedder
 from orchestrator.evolve.index import CentroidIndex
 from orchestrator.evolve.substrate_bridge import load_minitask
 from orchestrator.evolve.traffic import load_stream
@@ -36,10 +36,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--specialists", type=int, default=6)
     ap.add_argument("--max-tokens", type=int, default=64, help="tokens of the request the router embeds")
+    ap.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"])
     args = ap.parse_args()
     mt = load_minitask(REPO / "substrate" / "default")
     _, stream = load_stream(mt, None)
-    embedder = MiniLMEmbedder(max_tokens=args.max_tokens, threads=args.threads)
+    embedder = make_embedder(args.engine, threads=args.threads, max_tokens=args.max_tokens)
     rng = np.random.default_rng(0)
     # centroids: the mean embedding of 20 requests per family, then jittered copies up to --specialists
     by_family: dict[str, list[str]] = {}
@@ -68,7 +69,8 @@ def main() -> int:
             total_ms.append((t2 - t0) * 1000)
     load = os.getloadavg()
     print(json.dumps({
-        "requests": len(total_ms), "threads": args.threads, "specialists": len(index), "max_tokens": args.max_tokens,
+        "requests": len(total_ms), "engine": type(embedder).__name__, "threads": args.threads,
+        "specialists": len(index), "max_tokens": args.max_tokens,
         "p50_ms": round(float(np.percentile(total_ms, 50)), 2), "p95_ms": round(float(np.percentile(total_ms, 95)), 2),
         "embed_p50_ms": round(float(np.percentile(embed_ms, 50)), 2),
         "search_p50_ms": round(float(np.percentile(search_ms, 50)), 4),
