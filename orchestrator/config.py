@@ -50,6 +50,17 @@ class LeaderboardConfig(Artifact):
     evaluate_on: Literal["auto", "host", "executor"] = "auto"
 
 
+class MlflowTracking(Artifact):
+    uri: str  # a tracking server (http://mlflow:5000), a database (sqlite:///mlflow.db, full mlflow) or file:DIR
+    experiment: str | None = None  # default: the campaign's name
+
+
+class TrackingConfig(Artifact):
+    """Optional experiment tracking (orchestrator/collect/tracking.py); off unless configured."""
+
+    mlflow: MlflowTracking | None = None
+
+
 class CampaignConfig(Artifact):
     schema_version: int = 1
     name: str
@@ -67,6 +78,7 @@ class CampaignConfig(Artifact):
     round_budget: Limits = Field(default_factory=Limits)
     campaign_budget: Limits = Field(default_factory=Limits)
     leaderboard: LeaderboardConfig = Field(default_factory=LeaderboardConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     # applied on top of the substrate's recipe.yaml to form round 1's standing recipe (e.g. fewer steps
     # for a quick test campaign); the substrate itself is never written
     recipe_overrides: RecipeValues = Field(default_factory=dict)

@@ -27,6 +27,7 @@ from orchestrator.campaign.summary import write_summary
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.evidence import record_manifest, verify_round_manifests
 from orchestrator.collect.narrative import LLMNarrativeWriter
+from orchestrator.collect.tracking import track_round
 from orchestrator.config import CampaignRecord, ForkRecord
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore
 from orchestrator.meta import constitution, policy_store
@@ -218,6 +219,7 @@ class Campaign:
         report = collect_round(self.paths, round_no, self.policy(round_no), board, self._constitution.rules,
                                narrator=narrator)
         self._audit_submissions()
+        track_round(self.config.tracking, self.paths, report)  # MLflow, when configured
         c = report.calibration
         log.info("r%03d report: baseline lb=%s best lb=%s drift=%s", round_no, c.baseline_leaderboard,
                  c.best_leaderboard, c.drift_flag)
