@@ -6,12 +6,15 @@ Each line: the cost of what one candidate triggers, with the pre-fix code path a
 when the campaign already holds K candidates (so the whole campaign pays ~K/2 times that, per fix):
 - audit log read (every worker records its manifest hash: read + verify the chain, then append);
 - budget check (every worker sums the campaign's usage from all manifests);
-- local executor status poll (every poll refreshed every job of the campaign).
+- local executor status poll (every poll refreshed every job of the campaign);
+- fork of one sandbox (`git worktree add` reads every worktree registered in its repo: one registry
+  per campaign before, one per round now; the K earlier candidates sit in 10 earlier rounds).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ from orchestrator.audit.log import AuditLog, ManifestPayload
 from orchestrator.campaign import accounting
 from workers.executors.base import JobSpec, JobState, JobStatus
 from workers.executors.local import LocalExecutor
+from workers.sandbox import create_sandbox, fork_substrate
 
 
 def timed(fn: Callable[[], object], repeat: int = 7) -> float:
@@ -82,13 +86,38 @@ def executor_case(tmp: Path, k: int) -> tuple[float, float]:
     return timed(before), timed(lambda: ex.status("j00000"))
 
 
+def fork_case(tmp: Path, k: int) -> tuple[float, float]:
+    substrate = tmp / "substrate"
+    substrate.mkdir()
+    (substrate / "substrate.yaml").write_text("name: micro\n")
+    (substrate / "train.py").write_text("print('train')\n")
+    old_repo, new_repo = tmp / "old.git", tmp / "new.git"
+    commit = fork_substrate(substrate, old_repo).commit
+    fork_substrate(substrate, new_repo)
+    for i in range(k):  # the K earlier candidates: 10 rounds of K/10
+        box = tmp / "sandboxes" / f"r{i % 10:03d}" / f"w{i:04d}"
+        subprocess.run(["git", f"--git-dir={old_repo}", "worktree", "add", "-q", "--detach", str(box), commit],
+                       check=True)  # the pre-fix layout: every worktree in the campaign repo
+        create_sandbox(new_repo, commit, tmp / "new-sandboxes" / f"r{i % 10:03d}" / f"w{i:04d}")
+    n = iter(range(10**6))
+
+    def before() -> None:
+        box = tmp / "sandboxes" / "r010" / f"x{next(n)}"
+        subprocess.run(["git", f"--git-dir={old_repo}", "worktree", "add", "-q", "--detach", str(box), commit],
+                       check=True)
+
+    return timed(before), timed(lambda: create_sandbox(new_repo, commit, tmp / "new-sandboxes" / "r010" /
+                                                       f"x{next(n)}"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--k", type=int, default=1000)
     args = ap.parse_args()
     print(f"per-candidate cost with {args.k} candidates already in the campaign (fastest of 7):")
     for name, case in (("audit log read", audit_case), ("budget check (usage)", accounting_case),
-                       ("local executor status poll", executor_case)):
+                       ("local executor status poll", executor_case),
+                       ("fork one sandbox", fork_case)):
         with tempfile.TemporaryDirectory() as tmp:
             before, after = case(Path(tmp), args.k)
         print(f"  {name:28s} before {before * 1000:8.1f} ms   after {after * 1000:8.1f} ms")
