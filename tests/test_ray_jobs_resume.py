@@ -92,8 +92,47 @@ def _start_head() -> tuple[subprocess.Popen[bytes] | None, str, str]:
             time.sleep(1.0)
 
 
+def _reset_ray_auth() -> None:
+    """Make this process's Ray client re-read RAY_AUTH_* (Ray caches the mode and the token)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
 @pytest.fixture(scope="module")
-def ray_head() -> Iterator[str]:
+def ray_auth() -> Iterator[None]:
+    """Token authentication with a token of our own, for the head, this process and the orchestrator.
+
+    Ray 2.60 turns token auth on for any `ray start --head` once ~/.ray/auth_token exists, and a local
+    `ray.init()` (tests/test_executor_ray.py, earlier in the same run) writes that file and switches its
+    own process to token mode. Left implicit, the head and the client disagreed depending on what ran
+    before (401 "Missing authentication token" in a plain run of this file). Explicit, the test no longer
+    depends on ~/.ray, and it exercises what a real token-auth cluster needs (RAY_AUTH_MODE=token and
+    RAY_AUTH_TOKEN in the orchestrator's environment; docs/EXECUTORS.md).
+    """
+    if os.environ.get("EVOTRAIN_TEST_RAY_ADDRESS"):  # your own head: your RAY_AUTH_* environment applies
+        yield
+        return
+    from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
+    os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": generate_new_authentication_token()})
+    _reset_ray_auth()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reset_ray_auth()
+
+
+@pytest.fixture(scope="module")
+def ray_head(ray_auth: None) -> Iterator[str]:
     pytest.importorskip("ray.dashboard")
     if os.environ.get("EVOTRAIN_TEST_RAY_ADDRESS"):  # a head you started (`ray start --head --include-dashboard`)
         yield os.environ["EVOTRAIN_TEST_RAY_ADDRESS"]
