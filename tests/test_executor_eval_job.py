@@ -187,3 +187,39 @@ def test_kubernetes_eval_job_requests_the_gpu_and_mounts_only_its_paths(tmp_path
     validate_manifest(worker, opts.k8s_version)
     mounts = worker["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     assert [m["mountPath"] for m in mounts if m["name"] == "workspace"] == [str(sandbox)]
+
+
+@pytest.mark.slow
+def test_a_campaign_scores_through_its_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The campaign wiring: `leaderboard.evaluate_on: executor` on a 1-round x 2-worker noop campaign
+    (local executor, scripted workers): every leaderboard score comes from an evaluation job."""
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import scale_harness as harness
+
+    from evotrain.paths import CampaignPaths
+    from orchestrator.campaign.runner import create_campaign, run_campaign
+    from orchestrator.config import load_config
+
+    ws = tmp_path / "ws"
+    config = harness.make_workspace(ws, "evj", workers=2, rounds=1)
+    cfg = yaml.safe_load(config.read_text())
+    cfg["leaderboard"]["evaluate_on"] = "executor"
+    config.write_text(yaml.safe_dump(cfg))
+    monkeypatch.chdir(ws)
+    paths = CampaignPaths(root=ws.resolve(), campaign="evj")
+    create_campaign(ws.resolve(), load_config(config))
+    run_campaign(paths, resume=False)
+    history = [json.loads(line) for line in (paths.leaderboard / "submissions.jsonl").read_text().splitlines()]
+    assert history, "nothing was submitted"
+    evals = {s.job_id: s for s in JobTable(paths.jobs).statuses() if "-lb-" in s.job_id}
+    assert all(s.state == JobState.SUCCEEDED for s in evals.values())
+    public = [j for j in evals if "-public-" in j]
+    assert len(public) == len(history)  # one evaluation job per submission (+ the final private half)
+    assert [j for j in evals if j not in public] == [j for j in evals if j.startswith("evj-lb-private-")]
+    for job_id in public:
+        spec = JobSpec.model_validate_json((paths.jobs / job_id / "spec.json").read_text())
+        assert spec.labels["phase"] == "evaluate" and spec.cwd.startswith(str(paths.judge))
+        report = json.loads((paths.leaderboard / "eval-jobs" / job_id / "report.json").read_text())
+        assert any(h["public"] == report["overall"] for h in history)
