@@ -41,7 +41,9 @@ def _run(root: Path, config: Path) -> list[tuple[str, dict]]:
     assert result.output.startswith("# evotrain campaign start --dry-run: campaign gpu-demo")
     titles = [line.removeprefix("--- # ") for line in result.output.splitlines() if line.startswith("--- # ")]
     docs = [d for d in yaml.safe_load_all(result.output) if d is not None]
-    assert len(titles) == len(docs) == 3 * 3  # per worker: its brief, its smoke job, its training job
+    # per worker: its brief, its smoke job, its training job; + the leaderboard's evaluation job (on the
+    # executor, as `evaluate_on: auto` does for ray and kubernetes)
+    assert len(titles) == len(docs) == 3 * 3 + 1
     return list(zip(titles, docs, strict=True))
 
 
@@ -53,7 +55,19 @@ def test_kubernetes_dry_run_prints_valid_manifests(tmp_path: Path) -> None:
     briefs = [d for t, d in out if t.startswith("brief")]
     assert [b["worker_id"] for b in briefs] == ["w01", "w02", "w03"] and briefs[0]["axis"] is None
     jobs = {d["metadata"]["annotations"]["evotrain/job-id"]: d for _, d in out if d.get("kind") == "Job"}
+    evaluation = jobs.pop(next(j for j in jobs if j.startswith("gpu-demo-lb-r001-00001-public-")))
     assert sorted(jobs) == sorted(f"gpu-demo-r001-{w}-{s}" for w in ("w01", "w02", "w03") for s in ("s1", "a1"))
+    validate_manifest(evaluation, "1.30")
+    lb = root / "campaigns" / "gpu-demo" / "leaderboard"
+    mounts = {m["mountPath"]: m.get("readOnly", False) for m in
+              evaluation["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "workspace"}
+    assert mounts[str(lb / "split" / "public.jsonl")] is True and str(lb / "split" / "private.jsonl") not in mounts
+    assert [p for p, ro in mounts.items() if not ro] == [str(lb / "eval-jobs" / evaluation["metadata"]["annotations"]
+                                                             ["evotrain/job-id"])]
+    # a worker's pod mounts its sandbox only, never the workspace volume's root (campaign state, hidden split)
+    worker_mounts = [m["mountPath"] for m in jobs["gpu-demo-r001-w02-a1"]["spec"]["template"]["spec"]["containers"][0]
+                     ["volumeMounts"] if m["name"] == "workspace"]
+    assert worker_mounts == [str(root / "sandboxes" / "gpu-demo" / "r001" / "w02")]
     for manifest in jobs.values():
         validate_manifest(manifest, "1.30")
     train = jobs["gpu-demo-r001-w02-a1"]["spec"]["template"]["spec"]["containers"][0]

@@ -3,7 +3,8 @@
 The config is checked as `campaign start` checks it (paths, constitution, recipe + axes, the substrate's
 validator on the standing recipe); then round 1's briefs and, per worker, its first smoke and training
 job are rendered the way the configured executor would send them: a validated Kubernetes Job manifest,
-a Ray Jobs entrypoint (or Ray task resources), or the local JobSpec. Nothing is written, no executor is
+a Ray Jobs entrypoint (or Ray task resources), or the local JobSpec; when the leaderboard scores on the
+executor, its first evaluation job too. Nothing is written, no executor is
 created, no cluster is contacted.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -22,8 +23,10 @@ from evotrain.schemas.brief import Brief
 from evotrain.schemas.substrate import SubstrateSpec
 from orchestrator.campaign.inputs import check_inputs
 from orchestrator.config import CampaignConfig
+from orchestrator.leaderboard.executor_eval import preview_job
 from orchestrator.plan import plan_round
 from workers.executors.base import JobSpec
+from workers.isolation import resolve_mode, sandbox_isolation
 from workers.job_tools import JobTools
 
 # KubernetesExecutor arguments that configure the API client, not the Job manifest
@@ -47,11 +50,15 @@ class _Python:
     python: str
 
 
-def _job_specs(brief: Brief, spec: SubstrateSpec, python: str) -> list[JobSpec]:
+def _job_specs(brief: Brief, spec: SubstrateSpec, python: str,
+               isolation: Literal["bwrap", "none"] = "none") -> list[JobSpec]:
     """The worker's first smoke and training job, as JobTools would build them."""
     tools = JobTools.__new__(JobTools)  # only the spec-building half: no trace, no state, no executor calls
     sandbox = Path(brief.sandbox)
-    tools.ctx = _PlanContext(brief=brief, spec=spec, sandbox=sandbox, executor=_Python(python))  # type: ignore[assignment]
+    # the isolation a campaign gives the job (Kubernetes mounts only its paths): the sandbox does not exist yet,
+    # so its frozen files are not listed, which changes nothing on Kubernetes (only writable paths are mounted)
+    tools.ctx = _PlanContext(brief=brief, spec=spec, sandbox=sandbox, executor=_Python(python),  # type: ignore[assignment]
+                             isolation=sandbox_isolation(sandbox, spec.frozen, isolation))
     prefix = f"{brief.campaign}-r{brief.round:03d}-{brief.worker_id}"
     out: list[JobSpec] = []
     for phase, job_id, out_dir in (("smoke", f"{prefix}-s1", sandbox / "runs" / "s1"),
@@ -103,13 +110,19 @@ def dry_run(root: Path, cfg: CampaignConfig) -> str:
     briefs = plan_round(policy, paths, 1, cfg.workers_per_round, cfg.seed, cfg.worker_budget, NOT_FORKED,
                         const.rules.frozen_recipe_keys)
     python = _python_for(cfg)
+    kind = resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted",
+                        allow_unisolated=cfg.allow_unisolated)
     docs: list[tuple[str, Any]] = []
     for brief in briefs:
         role = "baseline anchor" if brief.is_baseline else f"explores {brief.axis_name}"
         docs.append((f"brief r001 {brief.worker_id} ({role})", brief.model_dump(mode="json")))
-        for job in _job_specs(brief, spec, python):
+        for job in _job_specs(brief, spec, python, kind):
             what, doc = _render_job(cfg, paths, job)
             docs.append((f"{what} {job.job_id} ({job.labels.get('phase', '')})", doc))
+    evaluation = preview_job(cfg, paths, substrate, python, kind)  # None: the leaderboard scores on this host
+    if evaluation is not None:
+        what, doc = _render_job(cfg, paths, evaluation)
+        docs.append((f"{what} {evaluation.job_id} (leaderboard evaluate)", doc))
     if paths.config.exists():
         raise EvotrainError(f"campaign '{cfg.name}' already exists at {paths.state}; a real start would refuse it")
     header = (f"# evotrain campaign start --dry-run: campaign {cfg.name}, substrate {substrate} ({spec.name}), "

@@ -26,6 +26,7 @@ from typing import Literal
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
+from evotrain.paths import CampaignPaths
 from evotrain.schemas.results import EvalReport
 from evotrain.schemas.substrate import CommandResources
 from orchestrator.config import CampaignConfig
@@ -91,19 +92,29 @@ class ExecutorEvaluation:
         raise EvotrainError(f"leaderboard: evaluation {base}: {self.max_attempts} attempts failed; last: "
                             f"{last.state.value} {last.message}".strip())
 
+    def base_id(self, key: str, adapter_dir: Path) -> str:
+        """The evaluation's job id without its attempt suffix (adapter path hashed: ids stay short)."""
+        return f"{self.campaign}-lb-{key}-{hashlib.sha256(str(adapter_dir).encode()).hexdigest()[:8]}"
+
+    def build(self, job_id: str, *, template: list[str], checkout: Path, adapter_dir: Path, items: Path,
+              out_root: Path, round_no: int) -> JobSpec:
+        """The JobSpec of one evaluation; its report goes to `<out_root>/<job_id>/report.json`."""
+        out_dir = (out_root / job_id).resolve()
+        command = render_command(template, adapter=str(adapter_dir), items=str(items),
+                                 report=str(out_dir / REPORT_NAME), **self._python())
+        return self._spec(job_id, command, checkout, out_dir, [adapter_dir, items], round_no)
+
     def evaluate(self, *, template: list[str], checkout: Path, adapter_dir: Path, items: Path, out_root: Path,
                  key: str, round_no: int, what: str) -> EvalReport:
         """Score `adapter_dir` on `items` as a job; `key` names the evaluation (submission id + half)."""
-        digest = hashlib.sha256(str(adapter_dir).encode()).hexdigest()[:8]
-        job_id, status = self._attempt(f"{self.campaign}-lb-{key}-{digest}")
+        job_id, status = self._attempt(self.base_id(key, adapter_dir))
+        spec = self.build(job_id, template=template, checkout=checkout, adapter_dir=adapter_dir, items=items,
+                          out_root=out_root, round_no=round_no)
         out_dir = (out_root / job_id).resolve()
         report = out_dir / REPORT_NAME
-        command = render_command(template, adapter=str(adapter_dir), items=str(items), report=str(report),
-                                 **self._python())
         if status is None:  # a new job: start from an empty output folder
             shutil.rmtree(out_dir, ignore_errors=True)
             out_dir.mkdir(parents=True)
-            spec = self._spec(job_id, command, checkout, out_dir, [adapter_dir, items], round_no)
             status = self.executor.submit(spec)
         if not status.state.finished:
             status = self.executor.wait(job_id, poll_s=self.poll_s)
@@ -128,3 +139,26 @@ def evaluation_for(config: CampaignConfig, executor: Callable[[], Executor], sub
     spec = load_spec(substrate_dir)
     return ExecutorEvaluation(executor, campaign=config.name, resources=spec.resources.evaluate,
                               cpu_threads=spec.cpu_threads_per_job, isolation=isolation)
+
+
+class _Interpreter:
+    """Stands in for an executor in a dry run: only its `python` is read."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+
+
+def preview_job(config: CampaignConfig, paths: CampaignPaths, substrate_dir: Path, python: str,
+                isolation: Literal["bwrap", "none"]) -> JobSpec | None:
+    """Round 1's first public-half evaluation job as the campaign would send it (`campaign start --dry-run`),
+    or None when scoring stays on the host. SUBSTRATE_COMMIT and CHOSEN_CHECKPOINT stand for what exists
+    only once the campaign runs (the snapshot's commit, the judged checkpoint the worker chose)."""
+    ev = evaluation_for(config, lambda: _Interpreter(python), substrate_dir, isolation)  # type: ignore[arg-type,return-value]
+    if ev is None:
+        return None
+    adapter = paths.judge / "reports" / f"{config.name}-r001-w01-a1" / "run" / "checkpoints" / "CHOSEN_CHECKPOINT"
+    return ev.build(f"{ev.base_id('r001-00001-public', adapter)}-a1",
+                    template=load_spec(substrate_dir).evaluate_command,
+                    checkout=paths.judge / "checkouts" / "SUBSTRATE_COMMIT", adapter_dir=adapter,
+                    items=paths.leaderboard / "split" / "public.jsonl", out_root=paths.leaderboard / "eval-jobs",
+                    round_no=1)
