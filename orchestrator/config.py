@@ -86,6 +86,9 @@ class CampaignConfig(Artifact):
     # unconfined unless allow_unisolated is true (`--allow-unisolated`); scripted agents may.
     isolation: Literal["auto", "bwrap", "none"] = "auto"
     allow_unisolated: bool = False
+    # host paths (relative to the workspace root) of the files the substrate declares in substrate.yaml
+    # `inputs`, e.g. {train_csv: data/train.csv}; jobs see them read-only (workers only their visible part)
+    inputs: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod

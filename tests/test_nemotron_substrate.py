@@ -26,7 +26,7 @@ from nemotron_task.splits import rows_of, split_of  # noqa: E402
 SHARED = Path(os.environ.get("EVOTRAIN_SHARED_DIR", REPO.parent / "shared"))
 TRAIN_CSV = SHARED / "data" / "nemotron-reasoning" / "train.csv"
 pytestmark = pytest.mark.skipif(not TRAIN_CSV.exists(), reason=f"real data not found at {TRAIN_CSV}")
-ENV = {**os.environ, "NEMOTRON_TRAIN_CSV": str(TRAIN_CSV), "OMP_NUM_THREADS": "1"}
+ENV = {**os.environ, "EVOTRAIN_INPUT_TRAIN_CSV": str(TRAIN_CSV), "OMP_NUM_THREADS": "1"}
 
 
 def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:

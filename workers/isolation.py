@@ -37,6 +37,8 @@ SHARED_CODE = [REPO_ROOT / "evotrain"]
 _RUNTIME = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/alternatives", "/etc/ld.so.cache",
             "/etc/ssl", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"]
 JOB_HOME = "/tmp/home"
+# where a substrate's user-given inputs appear inside an isolated job (read-only, one entry per input)
+INPUTS_ROOT = "/evotrain-inputs"
 
 
 class ResourceLimits(Artifact):
@@ -52,6 +54,7 @@ class Isolation(Artifact):
     writable: list[str] = Field(default_factory=list)  # absolute dirs (the sandbox)
     readonly: list[str] = Field(default_factory=list)  # absolute paths re-bound read-only (frozen files)
     extra_readonly: list[str] = Field(default_factory=list)  # more host paths to show read-only
+    inputs: dict[str, str] = Field(default_factory=dict)  # input name -> host path, shown at INPUTS_ROOT/<name>
     limits: ResourceLimits = Field(default_factory=ResourceLimits)
 
 
@@ -76,6 +79,8 @@ def bwrap_argv(iso: Isolation, cwd: str) -> list[str]:
             "--unshare-uts", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", JOB_HOME]
     for p in [*_runtime_paths(), *iso.extra_readonly]:
         args += _bind_args(p, "--ro-bind")
+    for name, host in sorted(iso.inputs.items()):  # read-only at a fixed path: the job cannot write its data
+        args += ["--ro-bind", host, f"{INPUTS_ROOT}/{name}"]
     for p in iso.writable:
         args += ["--bind", p, p]
     for p in iso.readonly:  # after the writable binds: frozen files inside the sandbox stay read-only
@@ -88,6 +93,15 @@ def bwrap_argv(iso: Isolation, cwd: str) -> list[str]:
     if iso.limits.cpu_seconds is not None:
         limits.append(f"--cpu={iso.limits.cpu_seconds}")
     return [*limits, "--", *args]
+
+
+def input_env(iso: Isolation | None) -> dict[str, str]:
+    """EVOTRAIN_INPUT_<NAME> = where the job reads each input (the mount under bwrap, else the host path)."""
+    if iso is None:
+        return {}
+    bound = iso.kind == "bwrap"
+    return {f"EVOTRAIN_INPUT_{name.upper()}": f"{INPUTS_ROOT}/{name}" if bound else host
+            for name, host in iso.inputs.items()}
 
 
 def isolate(command: list[str], iso: Isolation | None, cwd: str) -> list[str]:
@@ -142,8 +156,10 @@ def resolve_mode(mode: IsolationMode, *, llm_agent: bool, allow_unisolated: bool
     return "bwrap"
 
 
-def sandbox_isolation(sandbox: Path, frozen: list[str], kind: Literal["bwrap", "none"]) -> Isolation:
-    """Only `sandbox` writable; its frozen files and folders (and its .git link) re-bound read-only."""
+def sandbox_isolation(sandbox: Path, frozen: list[str], kind: Literal["bwrap", "none"],
+                      inputs: dict[str, str] | None = None) -> Isolation:
+    """Only `sandbox` writable; its frozen files and folders (and its .git link) re-bound read-only;
+    `inputs` (the worker-visible copies of the substrate's data) shown read-only at INPUTS_ROOT."""
     readonly: list[str] = [str(sandbox / ".git")]
     frozen_dirs = [sandbox / p[:-3] for p in frozen if p.endswith("/**")]
     readonly += [str(d) for d in frozen_dirs if d.is_dir() and not d.is_symlink()]
@@ -155,4 +171,4 @@ def sandbox_isolation(sandbox: Path, frozen: list[str], kind: Literal["bwrap", "
             rel = (rel_root / name).as_posix()
             if rel != ".git" and matches_any(rel, frozen):
                 readonly.append(str(sandbox / rel))
-    return Isolation(kind=kind, writable=[str(sandbox)], readonly=readonly)
+    return Isolation(kind=kind, writable=[str(sandbox)], readonly=readonly, inputs=dict(inputs or {}))

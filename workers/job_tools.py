@@ -26,7 +26,7 @@ from evotrain.schemas.trace import TraceEvent
 from evotrain.secrets import job_environment, redact_secrets
 from workers.checkpoint_choice import macro_mean
 from workers.executors.base import Executor, JobSpec, JobState, JobStatus
-from workers.isolation import JOB_HOME, Isolation, isolate
+from workers.isolation import JOB_HOME, Isolation, input_env, isolate
 from workers.judge import judge_run
 from workers.sandbox import sandbox_bytes, sandbox_diff
 from workers.substrate_contract import parse_recipe_text, render_command
@@ -153,7 +153,7 @@ class JobTools:
             job_id=job_id,
             command=command,
             cwd=str(self.ctx.sandbox),
-            env=job_env(slots),
+            env={**job_env(slots), **input_env(self.ctx.isolation)},  # where the job reads its data inputs
             isolation=self.ctx.isolation,
             cpu_slots=slots,
             gpus=res.gpus,
@@ -220,7 +220,8 @@ class JobTools:
         iso = self.ctx.isolation
         try:
             report = judge_run(spec, repo, self.ctx.commit, job.out_dir, job.job_id,
-                               isolated=iso is not None and iso.kind == "bwrap", threads=job.cpu_slots)
+                               isolated=iso is not None and iso.kind == "bwrap", threads=job.cpu_slots,
+                               inputs=iso.inputs if iso is not None else None)
         except EvotrainError as exc:
             self.ctx.trace.emit("error", args={"job_id": job.job_id}, ok=False, detail=exc.message)
             return None, exc.message
@@ -273,8 +274,8 @@ class JobTools:
             self._check_frozen_keys(parse_recipe_text(text, self.ctx.spec.recipe_file))
             command = self._render(self.ctx.spec.validate_command, self.ctx.sandbox / "runs" / "validate")
             iso = self.ctx.isolation
-            env = job_environment(job_env(1), home=JOB_HOME if iso is not None and iso.kind == "bwrap"
-                                  else str(self.ctx.sandbox), python_bin=None)
+            home = JOB_HOME if iso is not None and iso.kind == "bwrap" else str(self.ctx.sandbox)
+            env = job_environment({**job_env(1), **input_env(iso)}, home=home, python_bin=None)
             proc = subprocess.run(isolate(command, iso, str(self.ctx.sandbox)), cwd=self.ctx.sandbox, env=env,
                                   capture_output=True, text=True,
                                   timeout=self.ctx.spec.resources.validate_.timeout_s or VALIDATE_TIMEOUT_S,

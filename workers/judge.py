@@ -21,7 +21,7 @@ from evotrain.paths import JUDGE_INTERVAL, judge_root
 from evotrain.schemas.results import JudgeReport
 from evotrain.schemas.substrate import SubstrateSpec
 from evotrain.secrets import job_environment, redact_secrets
-from workers.isolation import JOB_HOME, Isolation, isolate
+from workers.isolation import JOB_HOME, Isolation, input_env, isolate
 from workers.substrate_contract import render_command
 from workers.verified_checkout import verified_checkout
 
@@ -64,7 +64,8 @@ def snapshot_checkpoints(run_dir: Path, dest: Path) -> int:
 
 
 def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, job_id: str, *,
-              isolated: bool, threads: int = 1, timeout_s: float = JUDGE_TIMEOUT_S) -> JudgeReport:
+              isolated: bool, threads: int = 1, timeout_s: float = JUDGE_TIMEOUT_S,
+              inputs: dict[str, str] | None = None) -> JudgeReport:
     """Score every checkpoint of `run_dir` with the frozen judge; raise EvotrainError if it cannot.
 
     The returned report's adapter_dir values are absolute paths of the judged copies.
@@ -79,9 +80,10 @@ def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, j
     report.unlink(missing_ok=True)
     command = render_command(spec.judge_command, run=str(judged_run), report=str(report))
     iso = Isolation(kind="bwrap" if isolated else "none", writable=[str(out_dir)],
-                    extra_readonly=[str(checkout)])
+                    extra_readonly=[str(checkout)], inputs=dict(inputs or {}))  # inputs: the worker-visible data
     env = job_environment({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                           "EVOTRAIN_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+                           "EVOTRAIN_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                           **input_env(iso)},
                           home=JOB_HOME if isolated else str(out_dir), python_bin=None)
     started = time.time()
     try:

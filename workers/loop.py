@@ -101,7 +101,8 @@ class _Run:
         self._diff: str | None = None  # the state note's diff, recomputed only after a file edit
         ctx = JobContext(brief=brief, spec=self.spec, sandbox=self.sandbox, commit=self.commit, executor=executor,
                          trace=trace, state=self.state, deadline=self.started + brief.budget.wall_clock_s, clock=clock,
-                         isolation=sandbox_isolation(self.sandbox, self.frozen, isolation), repo_dir=self.repo)
+                         isolation=sandbox_isolation(self.sandbox, self.frozen, isolation, brief.inputs),
+                         repo_dir=self.repo)
         self.jobs = JobTools(ctx)
         guard = PathGuard(self.sandbox, self.spec.editable, self.frozen)
         self.tools = SandboxTools(guard, self.jobs, trace, self.state, brief.objective)

@@ -35,6 +35,9 @@ class Brief(Artifact):
     # Recipe keys the constitution freezes (globs, e.g. seed, dev_items, base_checkpoint): the worker's
     # recipe must keep the standing values; checked at validation, launch and collection.
     frozen_recipe_keys: list[str] = Field(default_factory=list)
+    # The substrate's user-given inputs (substrate.yaml `inputs`) as this worker's jobs may read them:
+    # name -> host path of the worker-visible copy (never the held-out part), bound read-only into jobs.
+    inputs: dict[str, str] = Field(default_factory=dict)
 
     @property
     def axis_name(self) -> str:

@@ -66,6 +66,16 @@ class SubstrateResources(Artifact):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
+class SubstrateInput(Artifact):
+    """A file the user brings (e.g. the challenge's train.csv), given by host path in the campaign config's
+    `inputs`. Jobs read it at the path in env `EVOTRAIN_INPUT_<NAME>` (bound read-only under isolation).
+    `worker_view_command` ({python} {input} {out}) is frozen substrate code the orchestrator runs outside
+    any sandbox to write the part workers may read (e.g. without held-out rows); empty: the whole file."""
+
+    description: str = ""
+    worker_view_command: list[str] = Field(default_factory=list)
+
+
 class SubstrateSpec(Artifact):
     schema_version: int = 1
     name: str
@@ -91,6 +101,15 @@ class SubstrateSpec(Artifact):
     cpu_threads_per_job: int = 1
     max_lora_rank: int = 32
     resources: SubstrateResources = Field(default_factory=SubstrateResources)
+    inputs: dict[str, SubstrateInput] = Field(default_factory=dict)  # name (a-z0-9_) -> a user-given file
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, v: dict[str, SubstrateInput]) -> dict[str, SubstrateInput]:
+        for name in v:  # becomes an env var name and a mount point
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+                raise ValueError(f"input name {name!r}: use a-z, 0-9 and _ (starting with a letter)")
+        return v
 
 
 class TrainDataRecord(Artifact):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.substrate import SubstrateSpec
-from orchestrator.campaign import llm_spend
+from orchestrator.campaign import data_inputs, llm_spend
 from orchestrator.config import CampaignConfig, resolve_under
 from orchestrator.meta import constitution, policy_store
 from workers.isolation import resolve_mode
@@ -27,6 +27,7 @@ def check_inputs(root: Path, cfg: CampaignConfig) -> CheckedInputs:
     """The config's paths and inputs, checked; one-line EvotrainError naming the field otherwise."""
     substrate = resolve_under(root, cfg.substrate, "substrate")
     spec = load_spec(substrate)
+    data_inputs.resolve_inputs(root, cfg, spec)  # the data the substrate declares is given and present
     const_dir = resolve_under(root, cfg.constitution, "constitution")
     const = constitution.load(const_dir)
     constitution.check_round_shape(cfg.workers_per_round, 1, const.rules)

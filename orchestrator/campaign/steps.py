@@ -21,7 +21,7 @@ from llm.base import AgentBackend
 from llm.factory import make_llm_backend
 from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policies import record_new_policies
-from orchestrator.campaign import accounting, llm_spend
+from orchestrator.campaign import accounting, data_inputs, llm_spend
 from orchestrator.campaign.faults import fault_point
 from orchestrator.campaign.summary import write_summary
 from orchestrator.collect.collector import collect_round
@@ -98,10 +98,19 @@ class Campaign:
                 checkout = self.judge_checkout()  # scores come from the recorded commit, verified each time
                 self._board = open_leaderboard(self.config.leaderboard, self.paths, checkout,
                                                verify_substrate=self.judge_checkout,
-                                               isolated=self.isolation == "bwrap",
+                                               isolated=self.isolation == "bwrap", inputs=self.inputs(False),
                                                evaluation=evaluation_for(self.config, lambda: self.executor,
                                                                          checkout, self.isolation))
             return self._board
+
+    def inputs(self, worker_view: bool) -> dict[str, str]:
+        """The substrate's user-given inputs: whole (the leaderboard) or the part workers may read."""
+        checkout = self.judge_checkout()
+        spec = load_spec(checkout)
+        full = data_inputs.resolve_inputs(self.root, self.config, spec)
+        if not worker_view:
+            return {name: str(path) for name, path in full.items()}
+        return data_inputs.worker_views(spec, checkout, full, self.paths.inputs, isolated=self.isolation == "bwrap")
 
     def judge_checkout(self) -> Path:
         """The read-only checkout of the forked substrate commit, re-verified by hash on every call."""
@@ -169,6 +178,8 @@ class Campaign:
             self.config.worker_budget, self.fork_ref.commit, self._constitution.rules.frozen_recipe_keys,
         )
         constitution.check_round_shape(len(briefs), sum(b.is_baseline for b in briefs), self._constitution.rules)
+        views = self.inputs(True)  # jobs read only these copies, bound read-only
+        briefs = [b.model_copy(update={"inputs": views}) for b in briefs]
         for b in briefs:
             path = self.paths.brief(round_no, b.worker_id)
             if not path.exists():

@@ -21,6 +21,7 @@ from orchestrator.leaderboard.package import KaggleSettings, SubmissionConfig
 
 def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir: Path,
                      verify_substrate: Callable[[], object] | None = None, isolated: bool = False,
+                     inputs: dict[str, str] | None = None,
                      evaluation: ExecutorEvaluation | None = None) -> Leaderboard:
     if cfg.kind == "kaggle":
         settings = KaggleSettings(competition=cfg.competition, poll_timeout_s=cfg.score_timeout_s)
@@ -29,4 +30,5 @@ def open_leaderboard(cfg: LeaderboardConfig, paths: CampaignPaths, substrate_dir
                                  submissions_per_day=cfg.submissions_per_day)
     spec = HiddenSplitSpec(n_public=cfg.split_items, n_private=cfg.split_items)
     return LocalLeaderboard(substrate_dir, paths.leaderboard, budget_per_round=cfg.submissions_per_round, spec=spec,
-                            verify_substrate=verify_substrate, isolated=isolated, evaluation=evaluation)
+                            verify_substrate=verify_substrate, isolated=isolated, inputs=inputs,
+                            evaluation=evaluation)

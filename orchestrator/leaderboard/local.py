@@ -26,7 +26,7 @@ from evotrain.schemas.results import EvalReport
 from evotrain.secrets import job_environment
 from orchestrator.leaderboard.base import LeaderboardScore, SubmissionBudgetExceeded
 from orchestrator.leaderboard.executor_eval import ExecutorEvaluation
-from workers.isolation import JOB_HOME, Isolation, isolate
+from workers.isolation import JOB_HOME, Isolation, input_env, isolate
 from workers.substrate_contract import load_spec, render_command
 
 # real train.csv family counts (bit 1602, gravity 1597, unit 1594, cipher 1576, roman 1576, eq 1555)
@@ -84,6 +84,7 @@ class LocalLeaderboard:
         verify_substrate: Callable[[], object] | None = None,
         isolated: bool = False,
         evaluation: ExecutorEvaluation | None = None,
+        inputs: dict[str, str] | None = None,
     ) -> None:
         # In a campaign `substrate_dir` is the verified read-only checkout of the recorded commit and
         # `verify_substrate` re-hashes it before every scoring; `isolated` runs the frozen evaluator
@@ -92,6 +93,7 @@ class LocalLeaderboard:
         self.isolated = isolated
         # set: scoring runs as a job on the campaign's executor (executor_eval.py); split generation stays here
         self.evaluation = evaluation
+        self.inputs = dict(inputs or {})  # the substrate's user-given inputs, whole (held-out rows included)
         self.substrate_dir = substrate_dir.resolve()
         self.folder = folder.resolve()
         self.budget_per_round = budget_per_round
@@ -135,9 +137,10 @@ class LocalLeaderboard:
         if self.verify_substrate is not None:
             self.verify_substrate()
         threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "EVOTRAIN_THREADS": "1"}
-        env = job_environment(threads, home=JOB_HOME if self.isolated else str(writable), python_bin=None)
         iso = Isolation(kind="bwrap" if self.isolated else "none", writable=[str(writable)],
-                        extra_readonly=[str(self.substrate_dir), *map(str, readonly)])
+                        extra_readonly=[str(self.substrate_dir), *map(str, readonly)], inputs=self.inputs)
+        env = job_environment({**threads, **input_env(iso)}, home=JOB_HOME if self.isolated else str(writable),
+                              python_bin=None)
         try:
             proc = subprocess.run(
                 isolate(command, iso, str(self.substrate_dir)), cwd=self.substrate_dir, env=env,

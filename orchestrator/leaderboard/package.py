@@ -198,6 +198,11 @@ def _check_modules(config: dict[str, object], allowed: list[str] | None, where: 
 
 def _check_base(config: dict[str, object], required: str | None, where: str) -> str:
     base = str(config.get("base_model_name_or_path") or "")
+    # Kaggle's vLLM resolves the base by model id: a path from the training machine (what PEFT records
+    # when the base was loaded from disk) cannot load there
+    if not base or base.startswith(("/", "~", "./", "../", "\\")) or (len(base) > 1 and base[1] == ":"):
+        raise SubmissionInvalid(f"{where}: {CONFIG_NAME} field 'base_model_name_or_path' is {base!r}, a local path; "
+                                "it must name the model id (e.g. 'nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16')")
     if required is not None and base != required:
         raise SubmissionInvalid(
             f"{where}: {CONFIG_NAME} field 'base_model_name_or_path' is {base!r}, expected {required!r}"

@@ -214,9 +214,15 @@ def open_local_leaderboard(paths: CampaignPaths) -> Leaderboard:
 
     if not paths.config.is_file():
         raise EvotrainError(f"--to local: {paths.config} not found (the local leaderboard needs the campaign record)")
+    from orchestrator.campaign.data_inputs import resolve_inputs
+    from workers.substrate_contract import load_spec
+
     record = read_model(paths.config, CampaignRecord)
+    # the substrate's user-given data (e.g. the CSV the held-out split is drawn from), as the loop's board has it
+    root, cfg = Path(record.workspace_root), record.config
+    inputs = resolve_inputs(root, cfg, load_spec(record.substrate_dir)) if cfg.inputs else {}
     return open_leaderboard(record.config.leaderboard.model_copy(update={"kind": "local"}), paths,
-                            Path(record.substrate_dir))
+                            Path(record.substrate_dir), inputs={k: str(v) for k, v in inputs.items()})
 
 
 def submission_round(paths: CampaignPaths) -> int | None:

@@ -4,7 +4,8 @@ generate command, run by the leaderboard outside any sandbox.
     python generate_items.py --n 200 --seed 5 --mix '{"gravity": 1}' --difficulty 0 --out items.jsonl [--csv CSV]
 
 Rows are real challenge rows, so --difficulty is accepted for the contract and ignored. The CSV is
-the tiny recipe's train_csv unless --csv (or NEMOTRON_TRAIN_CSV) names another.
+--csv, else the one evotrain binds (EVOTRAIN_INPUT_TRAIN_CSV: the whole user-given file; the leaderboard
+runs this outside every sandbox), else the tiny recipe's train_csv.
 Bad arguments: one line naming the argument, exit 2, nothing written.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -32,10 +32,7 @@ def fail(message: str) -> int:
 
 
 def default_csv() -> Path:
-    env = os.environ.get("NEMOTRON_TRAIN_CSV")
-    if env:
-        return Path(env)
-    return load_recipe(HERE / "recipe.tiny.yaml").csv_path(HERE)
+    return load_recipe(HERE / "recipe.tiny.yaml").csv_path(HERE)  # EVOTRAIN_INPUT_TRAIN_CSV when set
 
 
 def main(argv: list[str] | None = None) -> int:

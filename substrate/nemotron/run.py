@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         fams = " ".join(f"{f}={a:.2f}" for f, a in result.by_family.items())
         print(f"[eval] step {step} dev overall={result.overall:.3f} {fams}", flush=True)
 
-    outcome = train(model, tokenizer, examples, recipe, out, on_save)
+    # checkpoints go to OUT/checkpoints/checkpoint-N: where the frozen judge (judge.py) looks for them
+    outcome = train(model, tokenizer, examples, recipe, out / "checkpoints", on_save)
     results = RunResults(
         substrate="nemotron",
         recipe_sha256=recipe_sha256(args.recipe),

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         recipe = load_recipe(args.recipe)
-        check_paths(recipe, HERE)
+        check_paths(recipe, HERE, data=False)  # the data is an input evotrain checks and binds
     except RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -16,11 +16,16 @@ from transformers.utils import logging as hf_logging
 from minitask.tokenizer import CharTokenizer
 
 MAX_POSITIONS = 512
+# What every adapter trained here names as its base (adapter_config.json base_model_name_or_path): a model
+# id, as Kaggle's scorer resolves it, never the path this machine loaded the weights from
+BASE_MODEL_ID = "evotrain/minitask-llama"
 
 # Job logs are read by workers and humans: no progress bars, no deprecation chatter.
 hf_logging.disable_progress_bar()
 hf_logging.set_verbosity_error()
 warnings.filterwarnings("ignore", category=FutureWarning)
+# PEFT looks the id up on the hub when saving (offline in jobs): the base here is local by design
+warnings.filterwarnings("ignore", message="(Could not find a config file|Unable to fetch remote file)")
 
 
 def tiny_config(tok: CharTokenizer) -> LlamaConfig:
@@ -48,5 +53,6 @@ def pick_device() -> torch.device:
 def load_base(path: Path, device: torch.device) -> tuple[LlamaForCausalLM, CharTokenizer]:
     tok = CharTokenizer.load(path)
     model = LlamaForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+    model.config._name_or_path = model.name_or_path = BASE_MODEL_ID  # what PEFT records in every adapter
     model.to(device)
     return model, tok

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .families import FAMILIES
 
+# evotrain binds the user-given CSV (substrate.yaml `inputs.train_csv`) read-only into jobs and names it here;
+# workers' jobs get a copy without the held-out leaderboard rows (prepare_data.py)
+INPUT_ENV = "EVOTRAIN_INPUT_TRAIN_CSV"
 TINY_MODEL_ID = "evotrain/nemotron-h-tiny"  # the CPU stand-in: built at run time, never downloaded
 MAX_LORA_RANK = 32  # what vLLM accepts at challenge scoring (max_lora_rank=32)
 # Mamba's out_proj and conv1d are refused by PEFT; the routed experts are fused tensors.
@@ -121,22 +124,13 @@ class Recipe(BaseModel):
         return {f: self.mixture_weights.get(f, 0.0) / total for f in FAMILIES}
 
     def csv_path(self, substrate_dir: Path) -> Path:
-        """NEMOTRON_TRAIN_CSV if set; else train_csv (relative to the substrate folder); a relative path
-        that does not resolve there (a sandbox copy lives elsewhere) is looked up from each ancestor."""
-        env = os.environ.get("NEMOTRON_TRAIN_CSV")
+        """The CSV evotrain bound for this job (env EVOTRAIN_INPUT_TRAIN_CSV) when set; else train_csv
+        (relative to the substrate folder) for a run outside evotrain. Never searched for elsewhere."""
+        env = os.environ.get(INPUT_ENV)
         if env:
-            return Path(env).expanduser()
+            return Path(env)
         path = Path(self.train_csv).expanduser()
-        if path.is_absolute():
-            return path
-        first = (substrate_dir / path).resolve()
-        if first.is_file():
-            return first
-        tail = Path(*[p for p in path.parts if p != ".."])
-        for ancestor in substrate_dir.resolve().parents:
-            if (ancestor / tail).is_file():
-                return ancestor / tail
-        return first
+        return path if path.is_absolute() else (substrate_dir / path).resolve()
 
 
 def _one_line(exc: ValidationError, source: str) -> str:
@@ -164,11 +158,13 @@ def load_recipe(path: Path | str) -> Recipe:
         raise RecipeError(_one_line(exc, str(path))) from exc
 
 
-def check_paths(recipe: Recipe, substrate_dir: Path) -> None:
-    """Files the recipe names must exist: RecipeError naming the key otherwise."""
+def check_paths(recipe: Recipe, substrate_dir: Path, data: bool = True) -> None:
+    """Files the recipe names must exist: RecipeError naming the key otherwise. `data=False` (the validate
+    command) skips the CSV: in a campaign evotrain checks and binds it, and a validator sees no inputs."""
     csv_path = recipe.csv_path(substrate_dir)
-    if not csv_path.is_file():
-        raise RecipeError(f"train_csv: {csv_path}: not found (bring the Kaggle train.csv)")
+    if data and not csv_path.is_file():
+        where = f"{INPUT_ENV}={csv_path}" if os.environ.get(INPUT_ENV) else f"train_csv: {csv_path}"
+        raise RecipeError(f"{where}: not found (bring the Kaggle train.csv: campaign config inputs.train_csv)")
     if recipe.base_model_path is not None and not Path(recipe.base_model_path).expanduser().is_dir():
         raise RecipeError(f"base_model_path: {recipe.base_model_path}: not a directory")
 
