@@ -58,9 +58,13 @@ def test_one_run_per_candidate_read_back_from_a_file_store(tmp_path: Path) -> No
         else:
             assert run.data.metrics["leaderboard_public"] == pytest.approx(c.leaderboard)
         assert run.info.status == ("FINISHED" if m.status == "ok" else "FAILED")
-        (artifact,) = client.list_artifacts(run.info.run_id)
-        assert artifact.path == "manifest.json"
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert artifacts == ({"manifest.json", "recipe.diff"} if m.recipe_diff else {"manifest.json"})
+        if m.recipe_diff:
+            assert client.download_artifacts(run.info.run_id, "recipe.diff", str(tmp_path)) and \
+                (tmp_path / "recipe.diff").read_text() == m.recipe_diff
     assert any(c.leaderboard is not None for c in report.candidates)  # the LB branch was exercised
+    assert any(r.data.tags["evotrain.baseline"] != "true" for r in runs.values())  # and the diff branch
 
 
 def test_a_broken_tracking_server_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture,

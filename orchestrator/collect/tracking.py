@@ -3,7 +3,7 @@
 Config (`tracking: {mlflow: {uri: ..., experiment: ...}}`, off by default; `pip install evotrain[tracking]`,
 which installs `mlflow-skinny`, the client without the server):
 - params = the candidate's recipe (nested keys flattened with dots), tag `evotrain.changed_keys` = the
-  keys it changed against the round's standing recipe;
+  keys it changed against the round's standing recipe, artifact `recipe.diff` = its sandbox diff;
 - metrics = `dev` per checkpoint (step = the checkpoint's training step), `dev_chosen`, `leaderboard_public`
   when it was submitted, `gpu_seconds`, `gpu_dollars`, `token_dollars`;
 - tags = campaign, round, worker, axis, axis category, status, baseline; the manifest is the run's
@@ -53,6 +53,7 @@ class CandidateRun(Artifact):
     params: dict[str, str]
     metrics: list[tuple[str, float, int]] = Field(default_factory=list)  # (key, value, step)
     manifest_json: str
+    recipe_diff: str = ""
 
 
 def candidate_run(campaign: str, m: Manifest, c: CandidateSummary) -> CandidateRun:
@@ -69,7 +70,7 @@ def candidate_run(campaign: str, m: Manifest, c: CandidateSummary) -> CandidateR
     metrics += [("gpu_seconds", c.gpu_seconds, 0), ("gpu_dollars", c.gpu_dollars, 0),
                 ("token_dollars", c.token_dollars, 0)]
     return CandidateRun(name=label.replace("/", "-"), tags=tags, params=flatten(m.recipe), metrics=metrics,
-                        manifest_json=m.model_dump_json(indent=1))
+                        manifest_json=m.model_dump_json(indent=1), recipe_diff=m.recipe_diff)
 
 
 def _client(cfg: MlflowTracking) -> Any:
@@ -103,6 +104,8 @@ def log_round(cfg: MlflowTracking, report: RoundReport, manifests: Mapping[str, 
         client.log_batch(info.run_id, params=[Param(k, v) for k, v in sorted(run.params.items())],
                          metrics=[Metric(k, float(v), now, step) for k, v, step in run.metrics])
         client.log_text(info.run_id, run.manifest_json, "manifest.json")
+        if run.recipe_diff:
+            client.log_text(info.run_id, run.recipe_diff, "recipe.diff")
         client.set_terminated(info.run_id, "FINISHED" if c.status == "ok" else "FAILED")
         created += 1
     return created
