@@ -23,7 +23,7 @@ from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policies import record_new_policies
 from orchestrator.campaign import accounting, data_inputs, llm_spend
 from orchestrator.campaign.faults import fault_point
-from orchestrator.campaign.summary import write_summary
+from orchestrator.campaign.summary import ALL_FAILED, write_summary
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.evidence import record_manifest, verify_round_manifests
 from orchestrator.collect.narrative import LLMNarrativeWriter
@@ -262,6 +262,9 @@ class Campaign:
     def stop_reason(self, round_no: int) -> str | None:
         if self.paths.stop_request.exists():
             return "stop requested"
+        failed = all_workers_failed(self.paths, round_no)
+        if failed:  # a broken setup fails every worker alike: spending more rounds on it teaches nothing
+            return failed
         if round_no >= self.config.rounds:
             return f"completed {self.config.rounds} rounds"
         used = accounting.usage(self.paths)
@@ -298,3 +301,15 @@ def open_campaign(root: Path, name: str) -> Campaign:
     if not paths.config.exists():
         raise EvotrainError(f"{paths.config}: no campaign named '{name}' (start one with `evotrain campaign start`)")
     return Campaign(paths, read_model(paths.config, CampaignRecord))
+
+
+def all_workers_failed(paths: CampaignPaths, round_no: int) -> str | None:
+    """'every worker of round N failed (w01: <first failure>)' when no manifest of the round is ok."""
+    folder = paths.round_state(round_no) / "manifests"
+    manifests = [read_model(f, Manifest) for f in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    if not manifests or any(m.status == "ok" for m in manifests):
+        return None
+    first = manifests[0]
+    why = next((f.message for f in first.failures if f.fatal), first.status)
+    return f"{ALL_FAILED} {round_no} failed ({first.worker_id}: {why[:300]})"
+

@@ -19,6 +19,9 @@ from orchestrator.meta import policy_store
 PrivateScorer = Callable[[str], float | None]
 
 
+ALL_FAILED = "every worker of round"  # a stop reason starting with this is a failed campaign (CLI exit 1)
+
+
 class CandidateScore(Artifact):
     candidate: str  # "r002/w03"
     axis: str

@@ -17,7 +17,7 @@ from evotrain.errors import EvotrainError
 from evotrain.io import atomic_write_text, read_model
 from evotrain.paths import CampaignPaths
 from orchestrator.campaign.status import CampaignStatus, campaign_status
-from orchestrator.campaign.summary import CampaignSummary
+from orchestrator.campaign.summary import ALL_FAILED, CampaignSummary
 from orchestrator.config import CampaignConfig, load_config
 
 campaign_app = typer.Typer(no_args_is_help=True)
@@ -114,6 +114,11 @@ def print_summary(summary: CampaignSummary) -> None:
     console.print(f"wall {o.wall_s:.0f} s, in jobs {o.in_jobs_s:.0f} s, orchestration overhead {o.overhead_s:.1f} s "
                   f"({100 * o.overhead_fraction:.1f}%) · stop reason: {summary.stop_reason}", highlight=False)
     console.print(f"reports: {summary.reports_dir}\npolicies: {summary.policies_dir}", highlight=False)
+    if summary.stop_reason.startswith(ALL_FAILED):
+        # not bad input (exit 2) but a campaign that produced nothing: say so and fail the command
+        Console(stderr=True).print(f"[red]error:[/red] campaign stopped: {summary.stop_reason}", highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _fmt(x: float | None) -> str:
