@@ -64,6 +64,12 @@ def _runtime_paths() -> list[str]:
     for p in paths:
         if p not in seen and os.path.lexists(p):
             seen.append(p)
+    # a symlinked venv (or interpreter folder) is recreated as a link inside the job: its target must be
+    # there too, unless a bound folder already holds it (/bin -> usr/bin lives in /usr)
+    for p in list(seen):
+        real = os.path.realpath(p)
+        if os.path.islink(p) and not any(real == q or real.startswith(q.rstrip("/") + "/") for q in seen):
+            seen.append(real)
     return seen
 
 
