@@ -29,6 +29,7 @@ PLACEHOLDERS = {
     "generate_command": {"python", "n", "seed", "mix", "difficulty", "items"},
     "judge_command": {"python", "run", "report"},
 }
+INPUT_PLACEHOLDERS = {"python", "input", "out"}  # an input's worker_view_command (orchestrator/campaign/data_inputs.py)
 # never part of the contract: caches and run outputs a developer leaves in the folder
 IGNORED_PARTS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache", "runs"}
 SMOKE_TIMEOUT_S = 600.0
@@ -59,6 +60,20 @@ def _command_problems(directory: Path, spec: SubstrateSpec) -> list[str]:
             elif "train_data" in names and arg == "{train_data}":  # dropped when unset: keep the flag with it
                 problems.append(f"{SPEC_FILE}: field '{field}': write {{train_data}} with its flag in one argument "
                                 "(e.g. --train-data={train_data}); it is left out when there is no data")
+            elif not names and arg.endswith(".py") and not (directory / arg).is_file():
+                problems.append(f"{SPEC_FILE}: field '{field}': script {arg} is not in the substrate folder")
+    return problems
+
+
+def _input_problems(directory: Path, spec: SubstrateSpec) -> list[str]:
+    problems = []
+    for name, decl in sorted(spec.inputs.items()):
+        field = f"inputs.{name}.worker_view_command"
+        for arg in decl.worker_view_command:
+            names = {n for _, n, _, _ in string.Formatter().parse(arg) if n is not None}
+            unknown = sorted(names - INPUT_PLACEHOLDERS)
+            if unknown:
+                problems.append(f"{SPEC_FILE}: field '{field}': unknown placeholder {{{unknown[0]}}} in {arg!r}")
             elif not names and arg.endswith(".py") and not (directory / arg).is_file():
                 problems.append(f"{SPEC_FILE}: field '{field}': script {arg} is not in the substrate folder")
     return problems
@@ -97,12 +112,15 @@ def static_problems(directory: Path) -> tuple[SubstrateSpec | None, list[str]]:
     except EvotrainError as exc:
         return None, [exc.message.replace(str(directory) + "/", "")]
     files = _files(directory)
-    problems = _command_problems(directory, spec) + _coverage_problems(spec, files)
+    problems = _command_problems(directory, spec) + _input_problems(directory, spec) + _coverage_problems(spec, files)
     return spec, problems + _recipe_axes_problems(directory, spec)
 
 
-def _smoke(directory: Path, spec: SubstrateSpec) -> list[str]:
-    """One smoke run (`run_command ... --smoke`) into a temp folder; its results file must parse."""
+def _smoke(directory: Path, spec: SubstrateSpec, inputs: dict[str, Path]) -> list[str]:
+    """One smoke run (`run_command ... --smoke`) into a temp folder; its results file must parse. Given
+    `inputs`, it reads what a worker's job would: each input's worker view, named by EVOTRAIN_INPUT_<NAME>."""
+    from orchestrator.campaign.data_inputs import worker_views
+
     timeout = spec.resources.smoke.timeout_s or SMOKE_TIMEOUT_S
     with tempfile.TemporaryDirectory(prefix="evotrain-check-") as tmp:
         out = Path(tmp) / "out"
@@ -110,6 +128,11 @@ def _smoke(directory: Path, spec: SubstrateSpec) -> list[str]:
                                    seed=0), "--smoke"]
         env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        try:
+            views = worker_views(spec, directory, inputs, Path(tmp) / "inputs", isolated=False) if inputs else {}
+        except EvotrainError as exc:
+            return [exc.message]
+        env.update({f"EVOTRAIN_INPUT_{name.upper()}": path for name, path in views.items()})
         try:
             proc = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True,
                                   timeout=timeout, check=False)
@@ -125,14 +148,25 @@ def _smoke(directory: Path, spec: SubstrateSpec) -> list[str]:
     return []
 
 
-def check_substrate(directory: Path, run: bool = True) -> list[str]:
-    """Every problem found, one line each; [] when the folder is a usable substrate."""
+def check_substrate(directory: Path, run: bool = True, inputs: dict[str, Path] | None = None) -> list[str]:
+    """Every problem found, one line each; [] when the folder is a usable substrate. `inputs` (`--input
+    NAME=PATH`): files for the substrate's declared inputs, given to the smoke run as a campaign would."""
     directory = directory.resolve()
     spec, problems = static_problems(directory)
+    inputs = inputs or {}
+    if spec is not None:
+        declared = ", ".join(sorted(spec.inputs)) or "none"
+        problems += [f"--input {name}: {SPEC_FILE} declares no such input (declared: {declared})"
+                     for name in sorted(set(inputs) - set(spec.inputs))]
+        problems += [f"--input {name}={path}: not a file" for name, path in sorted(inputs.items())
+                     if name in spec.inputs and not path.is_file()]
+        if inputs:  # then every declared input must be given, as `campaign start` requires
+            problems += [f"--input {name}=PATH: missing ({SPEC_FILE} declares it)"
+                         for name in sorted(set(spec.inputs) - set(inputs))]
     if problems or spec is None or not run:
         return problems
     try:  # the substrate's own validator must accept its own recipe
         check_recipe_values(directory, policy_store.load_recipe(directory / spec.recipe_file), spec.recipe_file)
     except EvotrainError as exc:
         return [exc.message]
-    return _smoke(directory, spec)
+    return _smoke(directory, spec, {name: path.resolve() for name, path in inputs.items()})
