@@ -92,6 +92,8 @@ def test_spec_validation_and_schema() -> None:
     with pytest.raises(ValidationError, match="scorer"):
         BenchmarkSpec.model_validate({"answer_command": ["x"], "categories": [
             {"name": "r", "scorer": "bleu", "prompts": [{"id": "a", "prompt": "p"}]}]})
+    with pytest.raises(ValidationError, match="kind 'scripted' is not an LLM kind"):
+        JudgeSpec(agent=AgentConfig(kind="scripted"))
     schema = BenchmarkSpec.json_schema()
     assert set(schema["$defs"]["BenchmarkCategory"]["properties"]["scorer"]["enum"]) == {"challenge", "exact", "judge"}
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
 from evotrain.schemas.common import Artifact
-from llm.config import AgentConfig
+from llm.config import LLM_KINDS, AgentConfig
 
 ScorerName = Literal["challenge", "exact", "judge"]
 
@@ -53,6 +53,13 @@ class JudgeSpec(Artifact):
     instructions: str = JUDGE_INSTRUCTIONS
     max_tokens: int = Field(default=200_000, ge=1)  # the judge's whole budget per benchmark run
     max_dollars: float | None = Field(default=2.0, ge=0)
+
+    @field_validator("agent")
+    @classmethod
+    def _llm(cls, agent: AgentConfig) -> AgentConfig:
+        if agent.kind not in LLM_KINDS:
+            raise ValueError(f"kind '{agent.kind}' is not an LLM kind ({', '.join(sorted(LLM_KINDS))})")
+        return agent
 
 
 class BenchmarkSpec(Artifact):
