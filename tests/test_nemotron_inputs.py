@@ -139,6 +139,8 @@ def test_unisolated_jobs_get_the_host_path() -> None:
     iso = sandbox_isolation(REPO / "substrate" / "nemotron", [], "none", inputs={"train_csv": "/data/view.csv"})
     assert input_env(iso) == {"EVOTRAIN_INPUT_TRAIN_CSV": "/data/view.csv"}
     assert input_env(None) == {}
+    with pytest.raises(EvotrainError, match=r"brief field 'inputs': bad input name '\.\./etc'"):
+        sandbox_isolation(REPO / "substrate" / "nemotron", [], "bwrap", inputs={"../etc": "/data/view.csv"})
 
 
 @needs_data

@@ -166,6 +166,9 @@ def sandbox_isolation(sandbox: Path, frozen: list[str], kind: Literal["bwrap", "
                       inputs: dict[str, str] | None = None) -> Isolation:
     """Only `sandbox` writable; its frozen files and folders (and its .git link) re-bound read-only;
     `inputs` (the worker-visible copies of the substrate's data) shown read-only at INPUTS_ROOT."""
+    bad = [n for n in (inputs or {}) if not n.isidentifier() or not n.islower()]
+    if bad:  # a name becomes a mount point and an env var name (a brief is a file: never trust it blindly)
+        raise EvotrainError(f"brief field 'inputs': bad input name {bad[0]!r}")
     readonly: list[str] = [str(sandbox / ".git")]
     frozen_dirs = [sandbox / p[:-3] for p in frozen if p.endswith("/**")]
     readonly += [str(d) for d in frozen_dirs if d.is_dir() and not d.is_symlink()]
