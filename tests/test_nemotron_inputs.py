@@ -155,3 +155,19 @@ def test_run_without_a_bound_input_names_it(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"error: EVOTRAIN_INPUT_TRAIN_CSV={tmp_path / 'absent.csv'}: not found "
         "(bring the Kaggle train.csv: campaign config inputs.train_csv)"]
+
+
+def test_executor_run_leaderboard_evaluation_gets_the_whole_input(tmp_path: Path) -> None:
+    """Scoring as an executor job (leaderboard.evaluate_on: executor) binds the input like the host path does."""
+    from evotrain.schemas.substrate import CommandResources
+    from orchestrator.leaderboard.executor_eval import ExecutorEvaluation
+
+    class _NoExecutor:
+        def submit(self, spec: object) -> None:  # never called: only the job spec is built
+            raise AssertionError
+
+    ev = ExecutorEvaluation(_NoExecutor(), campaign="c", resources=CommandResources(), cpu_threads=1,  # type: ignore[arg-type]
+                            isolation="bwrap", inputs={"train_csv": str(TRAIN_CSV)})
+    spec = ev._spec("c-lb-1", ["python", "evaluate.py"], tmp_path, tmp_path / "out", [], 1)
+    assert spec.isolation is not None and spec.isolation.inputs == {"train_csv": str(TRAIN_CSV)}
+    assert spec.env["EVOTRAIN_INPUT_TRAIN_CSV"] == f"{INPUTS_ROOT}/train_csv"

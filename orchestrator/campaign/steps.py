@@ -100,7 +100,7 @@ class Campaign:
                                                verify_substrate=self.judge_checkout,
                                                isolated=self.isolation == "bwrap", inputs=self.inputs(False),
                                                evaluation=evaluation_for(self.config, lambda: self.executor,
-                                                                         checkout, self.isolation))
+                                                                         checkout, self.isolation, self.inputs(False)))
             return self._board
 
     def inputs(self, worker_view: bool) -> dict[str, str]:

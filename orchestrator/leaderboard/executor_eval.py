@@ -31,7 +31,7 @@ from evotrain.schemas.results import EvalReport
 from evotrain.schemas.substrate import CommandResources
 from orchestrator.config import CampaignConfig
 from workers.executors.base import Executor, JobSpec, JobState, JobStatus
-from workers.isolation import Isolation
+from workers.isolation import Isolation, input_env
 from workers.substrate_contract import load_spec, render_command
 
 REPORT_NAME = "report.json"
@@ -43,7 +43,7 @@ class ExecutorEvaluation:
 
     def __init__(self, executor: Executor | Callable[[], Executor], *, campaign: str, resources: CommandResources,
                  cpu_threads: int, isolation: Literal["bwrap", "none"], timeout_s: float | None = None,
-                 poll_s: float = 5.0, max_attempts: int = 3) -> None:
+                 poll_s: float = 5.0, max_attempts: int = 3, inputs: dict[str, str] | None = None) -> None:
         # a campaign hands a getter: its executor is created lazily, under a lock the board's creation holds
         self._executor = executor
         self.campaign = campaign
@@ -53,6 +53,7 @@ class ExecutorEvaluation:
         self.timeout_s = resources.timeout_s or timeout_s or DEFAULT_EVAL_TIMEOUT_S
         self.poll_s = poll_s
         self.max_attempts = max_attempts
+        self.inputs = dict(inputs or {})  # the substrate's user-given inputs (whole files), bound read-only
 
     @property
     def executor(self) -> Executor:
@@ -72,7 +73,8 @@ class ExecutorEvaluation:
         if self.isolation == "none":  # unconfined, HOME would be the read-only checkout: give it the output
             env["HOME"] = str(out_dir)
         iso = Isolation(kind=self.isolation, writable=[str(out_dir)],
-                        extra_readonly=[str(checkout), *map(str, readonly)])
+                        extra_readonly=[str(checkout), *map(str, readonly)], inputs=self.inputs)
+        env.update(input_env(iso))
         res = self.resources
         return JobSpec(job_id=job_id, command=command, cwd=str(checkout), env=env, cpu_slots=self.cpu_slots,
                        gpus=res.gpus, memory=res.memory, shm=res.shm, image=res.image, timeout_s=self.timeout_s,
@@ -128,7 +130,8 @@ class ExecutorEvaluation:
 
 
 def evaluation_for(config: CampaignConfig, executor: Callable[[], Executor], substrate_dir: Path,
-                   isolation: Literal["bwrap", "none"]) -> ExecutorEvaluation | None:
+                   isolation: Literal["bwrap", "none"],
+                   inputs: dict[str, str] | None = None) -> ExecutorEvaluation | None:
     """The campaign's executor-run evaluation, or None to score on the orchestrator host.
 
     `leaderboard.evaluate_on`: host | executor | auto (= executor unless the campaign's executor is local,
@@ -138,7 +141,7 @@ def evaluation_for(config: CampaignConfig, executor: Callable[[], Executor], sub
         return None
     spec = load_spec(substrate_dir)
     return ExecutorEvaluation(executor, campaign=config.name, resources=spec.resources.evaluate,
-                              cpu_threads=spec.cpu_threads_per_job, isolation=isolation)
+                              cpu_threads=spec.cpu_threads_per_job, isolation=isolation, inputs=inputs)
 
 
 class _Interpreter:
