@@ -26,6 +26,7 @@ from evotrain.schemas.common import Artifact
 from workers.executors.base import JobSpec
 from workers.executors.job_files import job_env
 from workers.executors.job_wrapper import KILL_AFTER_S
+from workers.isolation import INPUTS_ROOT
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
@@ -139,6 +140,14 @@ def _confined_mounts(spec: JobSpec, opts: K8sJobOptions) -> list[dict[str, Any]]
             if mount in p.parents:
                 mounts.append({"name": "workspace", "mountPath": str(p), "subPath": str(p.relative_to(mount)),
                                **({"readOnly": True} if read_only else {})})
+    for name, host in sorted(iso.inputs.items()):  # data inputs, read-only where EVOTRAIN_INPUT_<NAME> says
+        p = PurePosixPath(host)
+        if mount not in p.parents:
+            raise EvotrainError(f"job {spec.job_id}: field 'inputs.{name}': {host} is not on the workspace volume "
+                                f"{opts.mount_path}, so a pod cannot mount it")
+        target = f"{INPUTS_ROOT}/{name}" if iso.kind == "bwrap" else host
+        mounts.append({"name": "workspace", "mountPath": target, "subPath": str(p.relative_to(mount)),
+                       "readOnly": True})
     return mounts
 
 
