@@ -37,10 +37,11 @@ def main() -> int:
     ap.add_argument("--specialists", type=int, default=6)
     ap.add_argument("--max-tokens", type=int, default=64, help="tokens of the request the router embeds")
     ap.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"])
+    ap.add_argument("--precision", default="int8", choices=["fp32", "int8"], help="onnx engine only")
     args = ap.parse_args()
     mt = load_minitask(REPO / "substrate" / "default")
     _, stream = load_stream(mt, None)
-    embedder = make_embedder(args.engine, threads=args.threads, max_tokens=args.max_tokens)
+    embedder = make_embedder(args.engine, threads=args.threads, max_tokens=args.max_tokens, precision=args.precision)
     rng = np.random.default_rng(0)
     # centroids: the mean embedding of 20 requests per family, then jittered copies up to --specialists
     by_family: dict[str, list[str]] = {}
@@ -69,7 +70,8 @@ def main() -> int:
             total_ms.append((t2 - t0) * 1000)
     load = os.getloadavg()
     print(json.dumps({
-        "requests": len(total_ms), "engine": type(embedder).__name__, "threads": args.threads,
+        "requests": len(total_ms), "engine": type(embedder).__name__, "version": embedder.version,
+        "threads": args.threads,
         "specialists": len(index), "max_tokens": args.max_tokens,
         "p50_ms": round(float(np.percentile(total_ms, 50)), 2), "p95_ms": round(float(np.percentile(total_ms, 95)), 2),
         "embed_p50_ms": round(float(np.percentile(embed_ms, 50)), 2),

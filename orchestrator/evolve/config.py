@@ -82,6 +82,12 @@ class EvolveConfig(Artifact):
     # router embeddings: onnx (ONNX Runtime, same vectors, half the CPU per request), torch, or auto
     # (onnx when onnxruntime is installed)
     embedding_engine: Literal["auto", "onnx", "torch"] = "auto"
+    # the router embeds a request's first `embedding_tokens` word pieces (the instruction: where the intent
+    # is) with `embedding_threads` ONNX threads; 40 tokens x 2 threads: p50 17 ms on 2 quiet cores, and the
+    # six families stay separable (docs/BENCHMARKS.md, router latency)
+    embedding_tokens: int = Field(default=64, ge=8, le=256)
+    embedding_threads: int = Field(default=2, ge=1)
+    embedding_precision: Literal["fp32", "int8"] = "int8"  # int8: ONNX dynamic quantisation (onnx engine only)
     seed: int = Field(default=0, ge=0)
 
     def state_path(self) -> Path:

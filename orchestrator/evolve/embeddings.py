@@ -65,7 +65,7 @@ class MiniLMEmbedder:
 
 
 def make_embedder(engine: str = "auto", threads: int | None = 1, max_tokens: int = 64,
-                  name: str = MODEL_NAME) -> TextEmbedder:
+                  name: str = MODEL_NAME, precision: str = "fp32") -> TextEmbedder:
     """The router's embedder: ONNX Runtime (auto, when installed) or sentence-transformers on torch.
 
     Both give the same vectors (tests/test_evolve_onnx.py); ONNX takes half the CPU per request.
@@ -77,7 +77,8 @@ def make_embedder(engine: str = "auto", threads: int | None = 1, max_tokens: int
     if engine == "onnx" or (engine == "auto" and onnx_available()):
         from orchestrator.cycle.embedder import resolve_model
 
-        return OnnxMiniLMEmbedder(resolve_model(name), max_tokens=max_tokens, threads=threads, name=name)
+        return OnnxMiniLMEmbedder(resolve_model(name), max_tokens=max_tokens, threads=threads, name=name,
+                                  precision=precision)
     return MiniLMEmbedder(name, max_tokens=max_tokens, threads=threads)
 
 

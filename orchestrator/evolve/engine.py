@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from evotrain.errors import EvotrainError
 from orchestrator.evolve import student
 from orchestrator.evolve.birth import BirthContext, give_birth
 from orchestrator.evolve.births_log import BirthsLog
@@ -37,7 +38,16 @@ class Engine:
         self.registry = Registry(self.state / "registry.sqlite")
         self.births = BirthsLog(self.state / "births.jsonl")
         self.mt = load_minitask(cfg.substrate_path())
-        self.embedder = TimedEmbedder(embedder or make_embedder(cfg.embedding_engine, threads=cfg.inference_threads))
+        self.embedder = TimedEmbedder(embedder or make_embedder(
+            cfg.embedding_engine, threads=cfg.embedding_threads, max_tokens=cfg.embedding_tokens,
+            precision=cfg.embedding_precision))
+        # centroids and thresholds in the registry hold this embedder's vectors: another model, input length
+        # or precision would compare unlike vectors, so a state folder keeps the embedder it started with
+        known = self.registry.get("embedder")
+        if known and known != self.embedder.version:
+            raise EvotrainError(f"{self.state}: its registry was built with embedder {known}, this config gives "
+                                f"{self.embedder.version} (embedding_engine/tokens/precision); use a new state_dir")
+        self.registry.set("embedder", self.embedder.version)
         self.router = Router(cfg.router, self.registry, self.embedder.dim)
         self.clusterer = OnlineClusterer(cfg.clustering)
         clusters, self.clusterer.next_id = self.registry.load_clusters()
