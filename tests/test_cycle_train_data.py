@@ -47,7 +47,7 @@ def test_substrate_check_wants_the_flag_and_train_data_in_one_argument(tmp_path:
     bare = SubstrateSpec.model_validate({**base, "run_command": ["{python}", "run.py", "--train-data", "{train_data}"]})
     assert _command_problems(tmp_path, bare) == [
         "substrate.yaml: field 'run_command': write {train_data} with its flag in one argument "
-        "(e.g. --train-data={train_data}); it is left out when there is no data"]
+        "(e.g. --train-data={train_data}); it is left out when not given"]
     joined = SubstrateSpec.model_validate({**base, "run_command": ["{python}", "run.py", "--train-data={train_data}"]})
     assert _command_problems(tmp_path, joined) == []
     elsewhere = SubstrateSpec.model_validate({**base, "run_command": ["{python}", "run.py"],

@@ -60,6 +60,22 @@ def test_judge_scores_every_saved_checkpoint(smoke_out: Path, tmp_path: Path) ->
     assert ckpt.n_items == 300 and 0.0 <= ckpt.overall <= 1.0  # recipe.yaml's dev_items, not the run's
 
 
+def test_judge_takes_the_campaigns_frozen_dev_items(smoke_out: Path, tmp_path: Path) -> None:
+    from workers.substrate_contract import load_spec, render_command
+
+    template = load_spec(SUBSTRATE).judge_command
+    report = tmp_path / "judge.json"
+    command = render_command(template, python=sys.executable, run=str(smoke_out), report=str(report), dev_items=24)
+    assert command[-1] == "--dev-items=24"
+    assert "--dev-items" not in " ".join(render_command(template, run="r", report="o"))  # unset: the recipe's
+    subprocess.run(command, cwd=SUBSTRATE, env=ENV, check=True, capture_output=True)
+    [ckpt] = read_model(report, JudgeReport).checkpoints
+    assert ckpt.n_items == 24
+    bad = subprocess.run([sys.executable, "judge.py", "--run", str(smoke_out), "--report", str(report),
+                          "--dev-items=0"], cwd=SUBSTRATE, env=ENV, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --dev-items: must be in [1, 5000], got 0"
+
+
 def test_judge_ignores_symlinked_and_hardlinked_checkpoints(smoke_out: Path, tmp_path: Path) -> None:
     import shutil
 

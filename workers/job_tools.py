@@ -212,6 +212,11 @@ class JobTools:
                                      f"over the {self.ctx.quota_bytes >> 20} MiB write quota")
         job.results = results
 
+    def _dev_items(self) -> int | None:
+        """The standing recipe's dev_items (a frozen key: a worker cannot change what its run is judged on)."""
+        value = self.ctx.brief.standing_recipe.get("dev_items")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
     def _judged(self, job: JobRecord, results: RunResults | None, problem: str) -> tuple[RunResults | None, str]:
         """The run's results with dev scores from the frozen judge (the run's own are telemetry)."""
         spec, repo = self.ctx.spec, self.ctx.repo_dir
@@ -221,7 +226,7 @@ class JobTools:
         try:
             report = judge_run(spec, repo, self.ctx.commit, job.out_dir, job.job_id,
                                isolated=iso is not None and iso.kind == "bwrap", threads=job.cpu_slots,
-                               inputs=iso.inputs if iso is not None else None)
+                               inputs=iso.inputs if iso is not None else None, dev_items=self._dev_items())
         except EvotrainError as exc:
             self.ctx.trace.emit("error", args={"job_id": job.job_id}, ok=False, detail=exc.message)
             return None, exc.message

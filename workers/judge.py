@@ -65,7 +65,7 @@ def snapshot_checkpoints(run_dir: Path, dest: Path) -> int:
 
 def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, job_id: str, *,
               isolated: bool, threads: int = 1, timeout_s: float = JUDGE_TIMEOUT_S,
-              inputs: dict[str, str] | None = None) -> JudgeReport:
+              inputs: dict[str, str] | None = None, dev_items: int | None = None) -> JudgeReport:
     """Score every checkpoint of `run_dir` with the frozen judge; raise EvotrainError if it cannot.
 
     The returned report's adapter_dir values are absolute paths of the judged copies.
@@ -78,7 +78,8 @@ def judge_run(spec: SubstrateSpec, repo_dir: Path, commit: str, run_dir: Path, j
     snapshot_checkpoints(run_dir, judged_run)
     report = out_dir / "judge.json"
     report.unlink(missing_ok=True)
-    command = render_command(spec.judge_command, run=str(judged_run), report=str(report))
+    # dev_items: the campaign's frozen value (standing recipe), so a campaign that sets it is judged on it
+    command = render_command(spec.judge_command, run=str(judged_run), report=str(report), dev_items=dev_items)
     iso = Isolation(kind="bwrap" if isolated else "none", writable=[str(out_dir)],
                     extra_readonly=[str(checkout)], inputs=dict(inputs or {}))  # inputs: the worker-visible data
     env = job_environment({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),

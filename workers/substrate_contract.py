@@ -40,7 +40,7 @@ def load_spec(substrate_dir: Path | str) -> SubstrateSpec:
 
 # Placeholders a caller may leave unset: an argument naming one is then left out of the command
 # (`--train-data={train_data}` vanishes for a campaign, which trains on the recipe's own data).
-OPTIONAL_PLACEHOLDERS = frozenset({"train_data"})
+OPTIONAL_PLACEHOLDERS = frozenset({"train_data", "dev_items"})  # dev_items: the judge's, the frozen value
 
 
 def render_command(template: list[str], **values: str | int | float | None) -> list[str]:

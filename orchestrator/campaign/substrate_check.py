@@ -18,7 +18,14 @@ from evotrain.io import read_model
 from evotrain.schemas.results import RunResults
 from evotrain.schemas.substrate import SubstrateSpec
 from orchestrator.meta import policy_store
-from workers.substrate_contract import SPEC_FILE, check_recipe_values, load_spec, matches_any, render_command
+from workers.substrate_contract import (
+    OPTIONAL_PLACEHOLDERS,
+    SPEC_FILE,
+    check_recipe_values,
+    load_spec,
+    matches_any,
+    render_command,
+)
 
 COMMANDS = ("run_command", "validate_command", "evaluate_command", "generate_command", "judge_command")
 # placeholders each command may use (workers/substrate_contract.py renders them)
@@ -27,7 +34,7 @@ PLACEHOLDERS = {
     "validate_command": {"python", "recipe", "out", "seed"},
     "evaluate_command": {"python", "adapter", "items", "report"},
     "generate_command": {"python", "n", "seed", "mix", "difficulty", "items"},
-    "judge_command": {"python", "run", "report"},
+    "judge_command": {"python", "run", "report", "dev_items"},  # dev_items: optional (the campaign's frozen value)
 }
 INPUT_PLACEHOLDERS = {"python", "input", "out"}  # an input's worker_view_command (orchestrator/campaign/data_inputs.py)
 # never part of the contract: caches and run outputs a developer leaves in the folder
@@ -57,9 +64,10 @@ def _command_problems(directory: Path, spec: SubstrateSpec) -> list[str]:
             unknown = sorted(names - PLACEHOLDERS[field])
             if unknown:
                 problems.append(f"{SPEC_FILE}: field '{field}': unknown placeholder {{{unknown[0]}}} in {arg!r}")
-            elif "train_data" in names and arg == "{train_data}":  # dropped when unset: keep the flag with it
-                problems.append(f"{SPEC_FILE}: field '{field}': write {{train_data}} with its flag in one argument "
-                                "(e.g. --train-data={train_data}); it is left out when there is no data")
+            elif names & OPTIONAL_PLACEHOLDERS and arg in {f"{{{n}}}" for n in names}:  # dropped when unset
+                name = sorted(names)[0]
+                problems.append(f"{SPEC_FILE}: field '{field}': write {{{name}}} with its flag in one argument "
+                                f"(e.g. --{name.replace('_', '-')}={{{name}}}); it is left out when not given")
             elif not names and arg.endswith(".py") and not (directory / arg).is_file():
                 problems.append(f"{SPEC_FILE}: field '{field}': script {arg} is not in the substrate folder")
     return problems

@@ -17,7 +17,7 @@ from evotrain.io import read_model
 from evotrain.schemas.results import JudgeReport, RunResults
 from orchestrator.leaderboard.base import SubmissionBudgetExceeded
 from orchestrator.leaderboard.local import LocalLeaderboard
-from workers.substrate_contract import load_spec, render_command
+from workers.substrate_contract import load_spec, parse_recipe_text, render_command
 
 substrate_app = typer.Typer(no_args_is_help=True)
 leaderboard_app = typer.Typer(no_args_is_help=True)
@@ -71,7 +71,9 @@ def run(
     results = read_model(out_dir / spec.results_file, RunResults)
     if spec.judge_command:  # the run does not score itself: the frozen judge does, as in a campaign
         report = out_dir / "judge.json"
-        judge = render_command(spec.judge_command, run=str(out_dir), report=str(report))
+        dev_items = parse_recipe_text(recipe_path.read_text(encoding="utf-8"), str(recipe_path)).get("dev_items")
+        judge = render_command(spec.judge_command, run=str(out_dir), report=str(report),
+                               dev_items=dev_items if isinstance(dev_items, int) else None)  # this recipe's split
         if subprocess.run(judge, cwd=substrate.resolve(), env=env, check=False).returncode != 0:
             raise EvotrainError(f"{substrate}: the judge command failed on {out_dir}")
         judged = read_model(report, JudgeReport)

@@ -1,13 +1,14 @@
 """The frozen judge: score every checkpoint a run saved on the dev split; write a JudgeReport.
 
-    python judge.py --run RUN_DIR --report OUT.json [--threads N]
+    python judge.py --run RUN_DIR --report OUT.json [--dev-items N] [--threads N]
 
 evotrain runs it from a verified read-only checkout of this substrate, in its own isolated process
 that sees only the run's folder (read-only) and its report folder: a candidate's own code never runs
 here and its own results.json is never read for scores. Checkpoints are the folders
 RUN_DIR/checkpoints/step-NNNNN that resolve inside RUN_DIR (symlinks and hard-linked files refused).
-The dev split (size, mix, seed, difficulty) comes from this checkout's recipe.yaml and
-minitask/splits.py, never from the run. Bad input: one line, exit 2.
+The dev split (mix, seed, difficulty) comes from minitask/splits.py and its size from --dev-items
+(evotrain passes the campaign's frozen dev_items) or else this checkout's recipe.yaml, never from the run.
+Bad input: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from evotrain.schemas.results import CheckpointEval, JudgeReport  # noqa: E402
 STEP_DIR = re.compile(r"step-(\d{1,9})")
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 MAX_CHECKPOINTS = 64
+MAX_DEV_ITEMS = 5000  # the recipe schema's own bound on dev_items
 
 
 def fail(message: str) -> int:
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--report", type=Path, required=True)
+    ap.add_argument("--dev-items", type=int, default=None, help="dev split size (default: recipe.yaml's)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("EVOTRAIN_THREADS", "1")))
     args = ap.parse_args(argv)
     if not args.run.is_dir():
@@ -74,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         dev_n = load_recipe(HERE / "recipe.yaml").dev_items  # this checkout's recipe, not the run's
     except RecipeError as exc:
         return fail(f"recipe.yaml: {exc}")
+    if args.dev_items is not None:
+        if not 1 <= args.dev_items <= MAX_DEV_ITEMS:
+            return fail(f"--dev-items: must be in [1, {MAX_DEV_ITEMS}], got {args.dev_items}")
+        dev_n = args.dev_items
     torch.set_num_threads(max(1, args.threads))
     from peft import PeftModel
 

@@ -7,7 +7,7 @@ results.json (forged scores, adapter_dir outside the sandbox), and leaves a daem
 manifest. The agent then polls, reads the job log and results, and finishes.
 
 The honest re-score uses the pristine substrate copy's frozen harness on the dev split as the judge
-defines it (the substrate recipe's dev_items, the dev seed/mix/difficulty) and on the hidden public half.
+defines it (the campaign's frozen dev_items, the dev seed/mix/difficulty) and on the hidden public half.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from evotrain.errors import EvotrainError
 from security.consequences import all_findings, honest_scores, inside, kill_leftovers, require_none
 from security.hostile import Session, World, finish, make_world, original, run_session, tool
 from security.payloads import FORGED, payload
-from workers.substrate_contract import load_recipe
 
 pytestmark = pytest.mark.slow
 JOB = "sec-r001-w02-a1"
@@ -84,7 +83,7 @@ def _train(world: World) -> Trained:
     m = session.manifest
     adapter = Path(m.chosen_adapter) if m.chosen_adapter else None
     if adapter is not None and _system_owned(session, adapter) and adapter.is_dir():
-        dev_n = int(load_recipe(world.pristine / "recipe.yaml")["dev_items"])  # the judge's dev split size
+        dev_n = int(world.brief().standing_recipe["dev_items"])  # the judge's dev split: the campaign's frozen size
         run.honest = honest_scores(world, adapter, dev_n, [world.hidden_copy[0]])
         try:
             run.leaderboard = world.campaign.board.submit("r001/w02", 1, adapter).public
