@@ -223,9 +223,8 @@ def collect_round(
             c.dev_gain = c.dev - base.dev
         if c.leaderboard is not None and base.leaderboard is not None:
             c.leaderboard_gain = c.leaderboard - base.leaderboard
-    previous = read_manifests(paths, round_no - 1) if paths.round_state(round_no - 1).joinpath("manifests").is_dir() \
-        else []
-    calib = _calibrate(cands, base, policy, rules, find_replication(paths, policy, base, previous))
+    replication = find_replication(paths, policy, base, lambda: read_manifests(paths, round_no - 1))
+    calib = _calibrate(cands, base, policy, rules, replication)
     consistent = {c.worker_id: _consistent(c, calib) for c in cands if not c.is_baseline}
     facts = RoundFacts(
         round=round_no, objective=policy.objective, candidates=cands, calibration=calib,

@@ -12,6 +12,8 @@ gain; the anchor's re-run, chosen by nobody, does not. Their difference is the w
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
 from evotrain.paths import CampaignPaths
@@ -26,7 +28,7 @@ def _gain(a: float | None, b: float | None) -> float | None:
 
 
 def find_replication(
-    paths: CampaignPaths, policy: Policy, anchor: CandidateSummary, previous_manifests: list[Manifest],
+    paths: CampaignPaths, policy: Policy, anchor: CandidateSummary, previous_manifests: Callable[[], list[Manifest]],
 ) -> Replication | None:
     """The last round's promoted candidate(s) whose recipe this round's anchor re-runs, if any.
 
@@ -46,7 +48,7 @@ def find_replication(
     target = recipe_sha256(policy.standing_recipe)
     by_worker = {c.worker_id: c for c in prev.candidates}
     runs: list[CandidateSummary] = []
-    for m in previous_manifests:
+    for m in previous_manifests():  # read only when the last round promoted something
         c = by_worker.get(m.worker_id)
         if (c is None or c.is_baseline or c.status != "ok" or c.code_changes or not m.recipe
                 or recipe_sha256(m.recipe) != target or c.leaderboard is None):
