@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,23 @@ def onnx_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _write_once(target: Path, write: Callable[[str], None]) -> Path:
+    """`write(tmp)` into a temporary file beside `target`, then rename it into place (atomic).
+
+    Concurrent builders write the same bytes; the last rename wins and nobody reads a half-written graph.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".onnx")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
 
 
 def export_onnx(model_dir: Path) -> Path:
@@ -53,10 +71,7 @@ def export_onnx(model_dir: Path) -> Path:
         def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
             return self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".model.", suffix=".onnx")
-    os.close(fd)
-    try:
+    def write(tmp: str) -> None:
         axes = {0: "batch", 1: "tokens"}
         with torch.inference_mode():
             torch.onnx.export(
@@ -65,11 +80,8 @@ def export_onnx(model_dir: Path) -> Path:
                 dynamic_axes={"ids": axes, "mask": axes, "types": axes, "hidden": axes},
                 opset_version=OPSET, dynamo=False,
             )
-        os.replace(tmp, target)  # concurrent exporters write the same graph; the last rename wins
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+
+    return _write_once(target, write)
 
 
 def quantized_onnx(model_dir: Path) -> Path:
@@ -80,15 +92,8 @@ def quantized_onnx(model_dir: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source = export_onnx(model_dir)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".model.int8.", suffix=".onnx")
-    os.close(fd)
-    try:
-        quantize_dynamic(str(source), tmp, weight_type=QuantType.QInt8, per_channel=True)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return _write_once(target, lambda tmp: quantize_dynamic(str(source), tmp, weight_type=QuantType.QInt8,
+                                                            per_channel=True))
 
 
 class OnnxMiniLMEmbedder:
