@@ -89,6 +89,12 @@ class CampaignConfig(Artifact):
     # host paths (relative to the workspace root) of the files the substrate declares in substrate.yaml
     # `inputs`, e.g. {train_csv: data/train.csv}; jobs see them read-only (workers only their visible part)
     inputs: dict[str, str] = Field(default_factory=dict)
+    # paired: all workers of a round share the anchor's seed (paired comparison); per_worker: each explorer
+    # gets its own seed (the anchor keeps the round's), so explorers are seed replicates (`evotrain bench aa`)
+    worker_seeds: Literal["paired", "per_worker"] = "paired"
+    # a YAML list of Axis (relative to the workspace root) replacing the substrate's axes.yaml as round 1's
+    # search space, e.g. a planted or a placebo axis (`evotrain bench drift|aa`); None = the substrate's
+    axes_file: str | None = None
 
     @field_validator("name")
     @classmethod

@@ -17,6 +17,14 @@ def round_seed(campaign_seed: int, round_no: int) -> int:
     return campaign_seed * 1000 + round_no
 
 
+def worker_seed(campaign_seed: int, round_no: int, worker_index: int, mode: str = "paired") -> int:
+    """paired: the round's seed for everyone. per_worker: explorer k (index >= 2) adds 100_000 * (k - 1)
+    (even, so the scripted agent's seed-parity direction rule is unchanged); the anchor (index 1) keeps
+    the round's seed, so anchors stay replicates across rounds and never collide with an explorer."""
+    base = round_seed(campaign_seed, round_no)
+    return base if mode == "paired" or worker_index <= 1 else base + 100_000 * (worker_index - 1)
+
+
 def _fully_blocked(axis: Axis, dead_ends: list[DeadEnd]) -> bool:
     """An axis whose every direction is registered as a dead end has nothing left to try."""
     directions = {d.direction for d in dead_ends if d.key == axis.key}
@@ -51,8 +59,8 @@ def plan_round(
     budget: WorkerBudget,
     substrate_commit: str,
     frozen_recipe_keys: list[str] | None = None,
+    worker_seeds: str = "paired",
 ) -> list[Brief]:
-    seed = round_seed(campaign_seed, round_no)
     explorers = assign_axes(policy, workers_per_round - 1, round_no)
     briefs: list[Brief] = []
     visits: dict[str, int] = {}
@@ -69,7 +77,7 @@ def plan_round(
                 campaign=paths.campaign,
                 round=round_no,
                 worker_id=worker_id,
-                seed=seed + visit,
+                seed=worker_seed(campaign_seed, round_no, index, worker_seeds) + visit,
                 axis=axis,
                 objective=policy.objective,
                 standing_recipe=policy.standing_recipe,

@@ -108,7 +108,7 @@ def dry_run(root: Path, cfg: CampaignConfig) -> str:
     checked = check_inputs(root, cfg)  # exactly what `campaign start` checks
     policy, const, spec, substrate = checked.policy, checked.constitution, checked.spec, checked.substrate
     briefs = plan_round(policy, paths, 1, cfg.workers_per_round, cfg.seed, cfg.worker_budget, NOT_FORKED,
-                        const.rules.frozen_recipe_keys)
+                        const.rules.frozen_recipe_keys, worker_seeds=cfg.worker_seeds)
     python = _python_for(cfg)
     kind = resolve_mode(cfg.isolation, llm_agent=cfg.agents.worker.kind != "scripted",
                         allow_unisolated=cfg.allow_unisolated)

@@ -23,6 +23,7 @@ from orchestrator.audit.log import AuditLog, SubmissionPayload
 from orchestrator.audit.policies import record_new_policies
 from orchestrator.campaign import accounting, data_inputs, llm_spend
 from orchestrator.campaign.faults import fault_point
+from orchestrator.campaign.inputs import initial_axes_path
 from orchestrator.campaign.summary import ALL_FAILED, write_summary
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.evidence import record_manifest, verify_round_manifests
@@ -158,7 +159,8 @@ class Campaign:
         if not policy_store.policy_file(self.paths.policies, 1).exists():
             sub = load_spec(self.substrate_dir)  # the substrate names its recipe and axes files
             policy = policy_store.initial_policy(
-                self.paths.campaign, self.substrate_dir / sub.recipe_file, self.substrate_dir / sub.axes_file,
+                self.paths.campaign, self.substrate_dir / sub.recipe_file,
+                initial_axes_path(self.root, self.config, self.substrate_dir, sub),
                 self._constitution.rules,
                 overrides=self.config.recipe_overrides, min_active=self.config.workers_per_round - 1,
             )
@@ -176,6 +178,7 @@ class Campaign:
         briefs = plan_round(
             policy, self.paths, round_no, self.config.workers_per_round, self.config.seed,
             self.config.worker_budget, self.fork_ref.commit, self._constitution.rules.frozen_recipe_keys,
+            worker_seeds=self.config.worker_seeds,
         )
         constitution.check_round_shape(len(briefs), sum(b.is_baseline for b in briefs), self._constitution.rules)
         views = self.inputs(True)  # jobs read only these copies, bound read-only

@@ -69,6 +69,12 @@ def _doctor() -> None:
     app.command("doctor", help="Which job isolation is active here, and which optional backends are installed.")(doctor)
 
 
+def _bench() -> None:
+    from orchestrator.cli.bench import bench_app
+
+    app.add_typer(bench_app, name="bench", help="Does the loop do research? efficiency vs random search, A/A, drift.")
+
+
 def _audit() -> None:
     from orchestrator.cli.audit import register_audit_commands
 
@@ -82,7 +88,7 @@ _GROUPS: dict[str, Callable[[], None]] = {
     "substrate": _substrate, "leaderboard": _substrate, "worker": _worker, "policy": _policy,
     "campaign": _campaign, "demo": _campaign, "cycle": _cycle, "evolve": _evolve, "serve": _evolve,
     "doctor": _doctor, "report": _audit, "deadends": _audit, "trajectory": _audit, "dashboard": _audit,
-    "submit": _audit, "audit": _audit,
+    "submit": _audit, "audit": _audit, "bench": _bench,
 }
 
 

@@ -1,0 +1,243 @@
+"""`evotrain bench efficiency`: the campaign against random search, one-factor-at-a-time and an oracle.
+
+Fairness: for each seed s, every method but the oracle spends R·N training runs (the campaign's
+count is read from its manifests: training jobs, smoke runs excluded) and at most
+submission_budget_per_round × R public-half submissions; each ends with the recipe it would submit,
+chosen by its own rule from the public half, whose PRIVATE-half score is the outcome. Every run of a
+baseline goes through the campaign's scoring path (orchestrator/bench/scoring.py).
+
+- campaign: R rounds × N workers, seed s, scripted agents, local executor, local leaderboard; it
+  submits summary.best (best public over all rounds).
+- random: draws 1..R·N of seed s's stream (sampling.py), trained in R batches of N; after each
+  batch the top submission_budget_per_round runs of that batch by dev go to the public half; the
+  method submits the best public so far.
+- ofat (one factor at a time, greedy): run 1 is the baseline recipe (the incumbent). Then the axes
+  in axes.yaml order, cycling: for an axis, run the incumbent with each value of its grid
+  (sampling.grid: low/middle/high, or every choice; the incumbent's own value skipped); when the best
+  of those runs has a strictly higher dev than the incumbent's dev, it becomes the incumbent (its dev
+  the incumbent's dev); then the next axis. It stops when R·N runs are spent (the last axis may be
+  cut short). Submissions and the submitted recipe follow the same batch rule as random search.
+- oracle: draws 1..3·R·N of the same stream, every one scored on the PRIVATE half; the best private
+  score found is the ceiling. Random search of seed s is the first R·N draws of the oracle's stream,
+  so their runs are shared through the cache (the comparison is unchanged: random search sees only
+  its own draws, dev and public scores; only the oracle reads private scores).
+
+runs_to_90: the first run count after which the method's chosen recipe's private score is
+>= 0.9 × the oracle (campaign: after each round; random/ofat: after each batch; oracle: after
+each run, the best private so far); None if never. Seeds' training seeds are s·10000 + run index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.common import RecipeValue, RecipeValues, get_path
+from evotrain.schemas.policy import Axis
+from orchestrator.bench import sampling
+from orchestrator.bench.campaigns import (
+    BenchSettings,
+    Say,
+    bench_config,
+    campaign_curve,
+    campaign_name,
+    private_scorer,
+    run_or_resume,
+)
+from orchestrator.bench.models import BenchRun, CurvePoint, EfficiencyReport, MethodOutcome, MethodSummary
+from orchestrator.bench.scoring import RunScorer
+from orchestrator.bench.stats import mean_ci95
+from orchestrator.config import resolve_under
+from orchestrator.meta import constitution
+
+ORACLE_FACTOR = 3
+METHODS = ("campaign", "random", "ofat", "oracle")
+
+
+def train_seed(seed: int, index: int) -> int:
+    return seed * 10_000 + index
+
+
+class _Runner:
+    """Trains planned runs of one method and seed in parallel, with one progress line per run."""
+
+    def __init__(self, scorer: RunScorer, settings: BenchSettings, say: Say, method: str, seed: int,
+                 baseline: RecipeValues, batch_size: int, n_batches: int) -> None:
+        self.scorer, self.settings, self.say = scorer, settings, say
+        self.method, self.seed, self.baseline = method, seed, baseline
+        self.batch_size, self.n_batches = batch_size, n_batches
+
+    def run(self, planned: list[tuple[int, dict[str, RecipeValue]]], total: int) -> list[BenchRun]:
+        def one(item: tuple[int, dict[str, RecipeValue]]) -> BenchRun:
+            index, values = item
+            recipe = sampling.apply(self.baseline, values)
+            tseed = train_seed(self.seed, index)
+            cached = self.scorer.cached(recipe, tseed)
+            r = self.scorer.train(recipe, tseed)
+            run = BenchRun(index=index, batch=min(self.n_batches, (index - 1) // self.batch_size + 1),
+                           recipe_sha256=r.recipe_sha256, seed=tseed, values=values, dev=r.dev,
+                           chosen_step=r.chosen_step, failure=r.failure, cached=cached)
+            dev = "failed: " + (r.failure or "") if r.dev is None else f"dev {r.dev:.3f}"
+            self.say(f"{self.method} s{self.seed} run {index}/{total}: {dev}{' (cached)' if cached else ''}")
+            return run
+
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.parallel)) as pool:
+            return list(pool.map(one, planned))
+
+    def score(self, run: BenchRun, half: str) -> float | None:
+        recipe = sampling.apply(self.baseline, run.values)
+        return self.scorer.score(recipe, run.seed, half, f"bench-{self.method}-s{self.seed}-run{run.index}")
+
+
+def _dev_key(run: BenchRun) -> tuple[float, int]:
+    return (run.dev if run.dev is not None else float("-inf"), -run.index)
+
+
+def submit_by_batch(runner: _Runner, runs: list[BenchRun], per_batch: int) -> tuple[int, list[CurvePoint]]:
+    """Each batch submits its top `per_batch` runs by dev; after each batch the method's choice is the
+    best public so far (ties to the earlier run). Returns (submissions, curve)."""
+    submissions, curve = 0, []
+    best: BenchRun | None = None
+    for b in sorted({r.batch for r in runs}):
+        batch = [r for r in runs if r.batch == b and r.dev is not None]
+        for run in sorted(batch, key=_dev_key, reverse=True)[:per_batch]:
+            run.public = runner.score(run, "public")
+            run.private = runner.score(run, "private")  # the curve's outcome; never used to choose
+            run.submitted = True
+            submissions += 1
+            if run.public is not None and (best is None or run.public > (best.public or 0.0)
+                                           or (run.public == best.public and run.index < best.index)):
+                best = run
+        upto = max(r.index for r in runs if r.batch == b)
+        curve.append(CurvePoint(runs=upto, chosen=f"run {best.index}" if best else None,
+                                private=best.private if best else None))
+    return submissions, curve
+
+
+def _finish(outcome: MethodOutcome, runs: list[BenchRun]) -> MethodOutcome:
+    last = outcome.curve[-1] if outcome.curve else None
+    chosen = next((r for r in runs if last is not None and f"run {r.index}" == last.chosen), None)
+    outcome.chosen = last.chosen if last else None
+    outcome.chosen_private = last.private if last else None
+    outcome.chosen_public = chosen.public if chosen else None
+    outcome.runs = runs
+    return outcome
+
+
+def ofat_runs(runner: _Runner, axes: list[Axis], budget: int) -> list[BenchRun]:
+    """The greedy one-factor-at-a-time sequence (rule in the module docstring)."""
+    runs = runner.run([(1, {})], budget)
+    incumbent: dict[str, RecipeValue] = {}
+    inc_dev = runs[0].dev if runs[0].dev is not None else float("-inf")
+    while len(runs) < budget:
+        tried = 0
+        for axis in axes:
+            current = get_path(sampling.apply(runner.baseline, incumbent), axis.key)
+            values = sampling.grid(axis, current)[: budget - len(runs)]
+            if not values:
+                continue
+            planned = [(len(runs) + k + 1, {**incumbent, axis.key: v}) for k, v in enumerate(values)]
+            batch = runner.run(planned, budget)
+            runs += batch
+            tried += len(batch)
+            top = max(batch, key=_dev_key)
+            if top.dev is not None and top.dev > inc_dev:
+                incumbent, inc_dev = dict(top.values), top.dev
+            if len(runs) >= budget:
+                break
+        if tried == 0:  # no axis has a value left to try
+            break
+    return runs
+
+
+def runs_to_90(curve: list[CurvePoint], oracle: float | None) -> int | None:
+    if oracle is None:
+        return None
+    return next((p.runs for p in curve if p.private is not None and p.private >= 0.9 * oracle), None)
+
+
+def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int, say: Say) -> EfficiencyReport:
+    started = time.time()
+    scorer = RunScorer(s.substrate, s.bench_dir, s.split_items)
+    rules = constitution.load(resolve_under(s.root, s.constitution, "--constitution")).rules
+    per_batch = rules.submission_budget_per_round
+    budget_runs, baseline_axes = rounds * workers, sampling.substrate_space(s.substrate, s.overrides)
+    baseline, axes = baseline_axes
+    report = EfficiencyReport(
+        substrate=str(s.substrate), seeds=seeds, rounds=rounds, workers=workers, runs_per_method=budget_runs,
+        oracle_runs=ORACLE_FACTOR * budget_runs, submissions_per_batch=per_batch,
+        submission_budget=per_batch * rounds, recipe_overrides=dict(s.overrides))
+    for seed in seeds:
+        outcomes = _one_seed(s, scorer, seed, rounds, workers, per_batch, baseline, axes, say)
+        oracle = outcomes[-1].chosen_private
+        report.oracle[str(seed)] = oracle
+        for o in outcomes:
+            o.runs_to_90 = runs_to_90(o.curve, oracle)
+            if o.method != "oracle" and o.training_runs != budget_runs:
+                report.notes.append(f"seed {seed}: {o.method} spent {o.training_runs} training runs, not {budget_runs}")
+        report.outcomes += outcomes
+    report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in METHODS]
+    report.wall_s = time.time() - started
+    return report
+
+
+def summarise(method: str, outcomes: list[MethodOutcome]) -> MethodSummary:
+    values = [o.chosen_private for o in outcomes if o.chosen_private is not None]
+    mean, low, high = mean_ci95(values)
+    return MethodSummary(method=method, n=len(values), mean=mean, ci95_low=low, ci95_high=high,  # type: ignore[arg-type]
+                         runs_to_90=[o.runs_to_90 for o in outcomes],
+                         reached_90=sum(o.runs_to_90 is not None for o in outcomes))
+
+
+def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, workers: int, per_batch: int,
+              baseline: RecipeValues, axes: list[Axis], say: Say) -> list[MethodOutcome]:
+    budget = rounds * workers
+    shape = ["efficiency", rounds, workers, s.overrides, s.split_items]
+    name = campaign_name("eff", seed, scorer.folder.name, shape)
+    summary = run_or_resume(s.root, bench_config(s, name, rounds, workers, seed), say)
+    private: Callable[[str], float | None] = private_scorer(s.root, name)
+    runs, subs, curve = campaign_curve(CampaignPaths(s.root, name), private)
+    best = summary.best
+    camp = MethodOutcome(method="campaign", seed=seed, training_runs=runs, submissions=subs,
+                         submission_budget=per_batch * rounds, chosen=best.candidate if best else None,
+                         chosen_public=best.public if best else None, chosen_private=best.private if best else None,
+                         curve=curve, campaign=name, worker_seeds="paired")
+
+    def runner(method: str) -> _Runner:
+        return _Runner(scorer, s, say, method, seed, baseline, workers, rounds)
+
+    draws = [(i + 1, sampling.draw(baseline, axes, seed, i)) for i in range(ORACLE_FACTOR * budget)]
+    rnd = runner("random")
+    random_runs = rnd.run(draws[:budget], budget)
+    subs_r, curve_r = submit_by_batch(rnd, random_runs, per_batch)
+    random = _finish(MethodOutcome(method="random", seed=seed, training_runs=len(random_runs), submissions=subs_r,
+                                   submission_budget=per_batch * rounds, curve=curve_r), random_runs)
+    ofat = runner("ofat")
+    o_runs = ofat_runs(ofat, axes, budget)
+    subs_o, curve_o = submit_by_batch(ofat, o_runs, per_batch)
+    ofat_out = _finish(MethodOutcome(method="ofat", seed=seed, training_runs=len(o_runs), submissions=subs_o,
+                                     submission_budget=per_batch * rounds, curve=curve_o), o_runs)
+    orc = runner("oracle")
+    orc.batch_size, orc.n_batches = workers, ORACLE_FACTOR * rounds
+    o_all = orc.run(draws, len(draws))
+    oracle_curve, top = [], None
+    for run in o_all:
+        run.private = orc.score(run, "private")
+        if run.private is not None and (top is None or run.private > (top.private or 0.0)):
+            top = run
+        oracle_curve.append(CurvePoint(runs=run.index, chosen=f"run {top.index}" if top else None,
+                                       private=top.private if top else None))
+    say(f"oracle s{seed}: best private {'n/a' if top is None else f'{top.private:.3f} (run {top.index})'} "
+        f"of {len(o_all)} runs")
+    oracle = MethodOutcome(method="oracle", seed=seed, training_runs=len(o_all), submissions=0, submission_budget=0,
+                           chosen=oracle_curve[-1].chosen if oracle_curve else None,
+                           chosen_private=top.private if top else None, curve=oracle_curve, runs=o_all,
+                           note="the best PRIVATE-half score of its sweep: a ceiling, not a submission rule")
+    return [camp, random, ofat_out, oracle]
+
+
+def default_out(root: Path, name: str) -> Path:
+    return root / "bench" / f"{name}.json"
