@@ -63,6 +63,8 @@ def run_or_resume(root: Path, cfg: CampaignConfig, say: Say) -> CampaignSummary:
     resume = paths.config.is_file()
     if not resume:
         create_campaign(root, cfg)
+    say(f"campaign {cfg.name}: {'resuming' if resume else 'starting'} {cfg.rounds} rounds x {cfg.workers_per_round} "
+        f"workers (state in {paths.state})")
     summary = run_campaign(paths, resume=resume)
     best = summary.best
     say(f"campaign {cfg.name}: {summary.rounds_completed} rounds, {summary.stop_reason}; best "

@@ -1,0 +1,215 @@
+"""`evotrain bench efficiency|aa|drift` on the noop substrate (seconds per run), via the real CLI.
+
+Expectations are computed here from the files on disk and with statistics/scipy, never with the
+bench's own helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evotrain.paths import CampaignPaths
+from evotrain.schemas.brief import WorkerBudget
+from evotrain.schemas.policy import Axis, AxisRange, Policy
+from orchestrator.bench.models import AAReport, DriftReport, EfficiencyReport
+from orchestrator.bench.stats import mean_ci95
+from orchestrator.config import CampaignConfig
+from orchestrator.plan import plan_round, round_seed
+
+REPO = Path(__file__).resolve().parents[1]
+NOOP = REPO / "substrate" / "noop"
+COMMON = ["--substrate", str(NOOP), "--constitution", str(REPO / "constitution"),
+          "--recipe-overrides", "{sleep_s: 0.02}", "--split-items", "30"]
+
+
+def bench(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "bench", *args, "--root", str(root)],
+                          capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
+
+
+def _policy(axes: list[Axis]) -> Policy:
+    return Policy(campaign="c", round=1, standing_recipe={"learning_rate": 0.01, "lora_r": 8}, axes=axes)
+
+
+def test_t_interval_matches_scipy() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    xs = [0.31, 0.42, 0.38, 0.29, 0.45]
+    mean, low, high = mean_ci95(xs)
+    half = scipy_stats.t.ppf(0.975, len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs))
+    assert mean == pytest.approx(statistics.mean(xs))
+    assert (low, high) == (pytest.approx(statistics.mean(xs) - half, abs=1e-4),
+                           pytest.approx(statistics.mean(xs) + half, abs=1e-4))
+    assert mean_ci95([0.5]) == (0.5, None, None)  # one seed: no interval
+
+
+def test_default_campaigns_keep_paired_seeds_and_per_worker_seeds_differ(tmp_path: Path) -> None:
+    assert CampaignConfig(name="x").worker_seeds == "paired" and CampaignConfig(name="x").axes_file is None
+    axes = [Axis(name=n, category="optimizer", key=n, range=AxisRange(kind="log", low=1e-4, high=1.0))
+            for n in ("learning_rate", "lora_r")]
+    paths = CampaignPaths(tmp_path, "c")
+    paired = plan_round(_policy(axes), paths, 2, 3, 7, WorkerBudget(), "abc")
+    assert {b.seed for b in paired} == {7 * 1000 + 2}  # one seed: paired comparison with the anchor
+    per = plan_round(_policy(axes), paths, 2, 3, 7, WorkerBudget(), "abc", worker_seeds="per_worker")
+    assert per[0].is_baseline and per[0].seed == round_seed(7, 2)  # anchors stay replicates across rounds
+    assert len({b.seed for b in per}) == 3
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+@pytest.mark.slow
+def test_efficiency_tiny_noop(tmp_path: Path) -> None:
+    rounds, workers = 1, 2
+    proc = bench(tmp_path, "efficiency", "--seeds", "2", "--rounds", str(rounds), "--workers", str(workers), *COMMON)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "random s1 run 2/2" in proc.stdout and "oracle" in proc.stdout
+    report = EfficiencyReport.model_validate_json((tmp_path / "bench" / "efficiency.json").read_text())
+    budget_runs, budget_subs = rounds * workers, 3 * rounds  # the constitution's 3 submissions per round
+    assert (report.runs_per_method, report.oracle_runs, report.submission_budget) == (budget_runs, 3 * budget_runs,
+                                                                                      budget_subs)
+    by = {(o.method, o.seed): o for o in report.outcomes}
+    assert sorted(by) == sorted((m, s) for m in ("campaign", "random", "ofat", "oracle") for s in (0, 1))
+    cache = next((tmp_path / "bench" / "cache").iterdir())
+    for seed in (0, 1):
+        camp = by[("campaign", seed)]
+        state = tmp_path / "campaigns" / str(camp.campaign)
+        train_jobs = [d for d in (state / "jobs").iterdir() if d.name.rsplit("-", 1)[-1].startswith("a")]
+        assert camp.training_runs == len(train_jobs) == budget_runs
+        subs = _jsonl(state / "leaderboard" / "submissions.jsonl")
+        assert camp.submissions == len(subs) <= budget_subs
+        summary = json.loads((state / "summary.json").read_text())
+        assert camp.chosen == summary["best"]["candidate"] and camp.chosen_private == summary["best"]["private"]
+        oracle = by[("oracle", seed)]
+        assert len(oracle.runs) == oracle.training_runs == 3 * budget_runs
+        privates = [r.private for r in oracle.runs if r.private is not None]
+        assert report.oracle[str(seed)] == oracle.chosen_private == max(privates)
+        for method in ("random", "ofat"):
+            o = by[(method, seed)]
+            assert o.training_runs == len(o.runs) == budget_runs
+            assert o.submissions == sum(r.submitted for r in o.runs) <= budget_subs
+            for r in o.runs:  # every run is in the resumable cache
+                assert (cache / f"{r.recipe_sha256[:24]}-s{r.seed}.json").is_file()
+        rnd = by[("random", seed)]
+        # random search = the first R·N draws of the oracle's stream, so the oracle bounds its runs
+        assert [(r.recipe_sha256, r.seed) for r in rnd.runs] == [(r.recipe_sha256, r.seed)
+                                                                 for r in oracle.runs[:budget_runs]]
+        assert all(r.private is None or r.private <= max(privates) for r in rnd.runs)
+        for o in (camp, rnd, by[("ofat", seed)], oracle):
+            expected = next((p.runs for p in o.curve if p.private is not None and p.private >= 0.9 * max(privates)),
+                            None)
+            assert o.runs_to_90 == expected
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for m in report.summary:
+        xs = [by[(m.method, s)].chosen_private for s in (0, 1)]
+        half = scipy_stats.t.ppf(0.975, 1) * statistics.stdev(xs) / math.sqrt(2)
+        assert m.mean == pytest.approx(statistics.mean(xs))
+        assert m.ci95_low == pytest.approx(statistics.mean(xs) - half, abs=1e-3)
+    # resumable: a second run retrains nothing and gives the same outcomes
+    again = bench(tmp_path, "efficiency", "--seeds", "2", "--rounds", str(rounds), "--workers", str(workers), *COMMON)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "already finished" in again.stdout
+    run_lines = [ln for ln in again.stdout.splitlines() if " run " in ln and "dev" in ln]
+    assert run_lines and all("(cached)" in ln for ln in run_lines)
+    second = EfficiencyReport.model_validate_json((tmp_path / "bench" / "efficiency.json").read_text())
+    assert [m.mean for m in second.summary] == [m.mean for m in report.summary]
+
+
+@pytest.mark.slow
+def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(tmp_path: Path) -> None:
+    proc = bench(tmp_path, "aa", "--seeds", "1", "--rounds", "2", "--workers", "3", *COMMON)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = AAReport.model_validate_json((tmp_path / "bench" / "aa.json").read_text())
+    assert report.worker_seeds == "per_worker" and report.placebo_key == "sleep_s"
+    row = report.per_seed[0]
+    paths = CampaignPaths(tmp_path, row.campaign)
+    reports = [json.loads(p.read_text()) for p in sorted(paths.reports.glob("round-*.json"))]
+    policies = {p.stem: json.loads(p.read_text()) for p in paths.policies.glob("round-*.json")}
+    assert row.rounds_run == len(reports) >= 1
+    for r in range(1, row.rounds_run + 1):
+        standing = policies[f"round-{r:03d}"]["standing_recipe"]
+        briefs = [json.loads(p.read_text()) for p in sorted((paths.round_state(r) / "briefs").glob("w*.json"))]
+        manifests = [json.loads(p.read_text()) for p in sorted((paths.round_state(r) / "manifests").glob("w*.json"))]
+        assert len({b["seed"] for b in briefs}) == len(briefs) == 3  # distinct seeds
+        assert [m["seed"] for m in manifests] == [b["seed"] for b in briefs]
+        assert briefs[0]["axis"] is None and briefs[0]["seed"] == round_seed(0, r)
+        for m in manifests:  # the standing recipe; explorers differ only by the inert placebo key
+            diff = {k for k in set(standing) | set(m["recipe"]) if standing.get(k) != m["recipe"].get(k)}
+            assert diff <= {"sleep_s"} and (m["is_baseline"] or m["recipe"]["sleep_s"] == report.placebo_value)
+        # noop scores ignore sleep_s: an explorer that chose the anchor's step has the anchor's leaderboard
+        cands = reports[r - 1]["candidates"]
+        anchor = next(c for c in cands if c["is_baseline"])
+        for c in cands:
+            if c["leaderboard"] is not None and c["chosen_step"] == anchor["chosen_step"]:
+                assert c["leaderboard"] == anchor["leaderboard"]
+    final = policies[f"round-{max(int(k[-3:]) for k in policies):03d}"]
+    assert row.promotions == len(final["promotions"]) and row.dead_ends == len(final["dead_ends"])
+    assert row.drift_flags == sum(rep["calibration"]["drift_flag"] for rep in reports)
+    assert report.rounds_total == row.rounds_run
+    assert report.false_promotion_rate == pytest.approx(len({p["round"] for p in final["promotions"]}) / row.rounds_run)
+
+
+@pytest.mark.slow
+def test_drift_tiny_noop_records_the_rounds(tmp_path: Path) -> None:
+    proc = bench(tmp_path, "drift", "--seeds", "1", "--rounds", "2", "--workers", "3", "--with-axis", "learning_rate",
+                 *COMMON)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = DriftReport.model_validate_json((tmp_path / "bench" / "drift.json").read_text())
+    assert report.axis_key == "mixture_weights.equations" and report.extra_axes == ["learning_rate"]
+    row = report.per_seed[0]
+    paths = CampaignPaths(tmp_path, row.campaign)
+    axes = yaml.safe_load(Path(json.loads(paths.config.read_text())["config"]["axes_file"]).read_text())
+    assert [a["key"] for a in axes] == ["mixture_weights.equations", "learning_rate"]
+    reports = [json.loads(p.read_text()) for p in sorted(paths.reports.glob("round-*.json"))]
+    rises = [rep["round"] for rep in reports if rep["calibration"]["dev_only_rise"]]
+    flags = [rep["round"] for rep in reports if rep["calibration"]["drift_flag"]]
+    assert row.first_dev_only_rise == (rises[0] if rises else None)
+    assert row.flagged_round == (flags[0] if flags else None)
+    if row.flagged_round is not None and row.first_dev_only_rise is not None:
+        assert row.flagged_round >= row.first_dev_only_rise
+    assert report.flagged_within_2 == int(row.flagged_within_2)
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["efficiency", "--seeds", "0"], "--seeds"),
+    (["aa", "--substrate", "no/such/substrate"], "--substrate"),
+    (["drift", "--substrate", str(NOOP), "--constitution", str(REPO / "constitution"), "--recipe-overrides",
+      "[1, 2]"], "--recipe-overrides"),
+    (["drift", "--substrate", str(NOOP), "--constitution", str(REPO / "constitution"), "--axis-key", "nope"],
+     "--axis-key"),
+])
+def test_bad_options_fail_with_one_line_naming_the_option(tmp_path: Path, args: list[str], option: str) -> None:
+    proc = bench(tmp_path, *args)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and option in lines[0], proc.stderr
+    assert not (tmp_path / "bench").exists() and not (tmp_path / "campaigns").exists()
+
+
+def test_axes_file_replaces_the_search_space_and_is_validated(tmp_path: Path) -> None:
+    from evotrain.errors import EvotrainError
+    from orchestrator.campaign.inputs import check_inputs
+
+    def cfg(axes: list[dict]) -> CampaignConfig:
+        path = tmp_path / "axes.yaml"
+        path.write_text(yaml.safe_dump(axes))
+        return CampaignConfig(name="c", substrate=str(NOOP), constitution=str(REPO / "constitution"),
+                              axes_file=str(path))
+
+    planted = {"name": "planted", "category": "data_mix", "key": "mixture_weights.equations",
+               "range": {"kind": "linear", "low": 0.25, "high": 4.0}}
+    policy = check_inputs(tmp_path, cfg([planted])).policy
+    assert [(a.name, a.status) for a in policy.axes] == [("planted", "active")]
+    with pytest.raises(EvotrainError, match=r"^config field 'axes_file': .*'nope'"):
+        check_inputs(tmp_path, cfg([{**planted, "key": "nope"}]))
+    with pytest.raises(EvotrainError, match=r"^config field 'axes_file'"):
+        check_inputs(tmp_path, CampaignConfig(name="c", substrate=str(NOOP), constitution=str(REPO / "constitution"),
+                                              axes_file="missing.yaml"))
