@@ -118,4 +118,4 @@ def test_no_module_over_400_lines(pkg: str) -> None:
 
 def test_orchestrator_top_level_is_small() -> None:
     top = [p.name for p in (REPO / "orchestrator").iterdir() if p.name != "__pycache__" and not p.name.startswith(".")]
-    assert len(top) <= 12, sorted(top)
+    assert len(top) <= 13, sorted(top)  # 13: bench/ (issue #13's `evotrain bench`)
