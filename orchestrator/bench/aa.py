@@ -36,7 +36,7 @@ from orchestrator.bench.scoring import substrate_fingerprint
 def default_placebo(recipe: dict[str, RecipeValue]) -> tuple[str, RecipeValue]:
     """(key, value) of an inert change for the known substrates; else the user must name one."""
     if isinstance(recipe.get("sleep_s"), int | float):
-        return "sleep_s", float(recipe["sleep_s"]) + 0.01  # type: ignore[arg-type]
+        return "sleep_s", float(f"{float(recipe['sleep_s']) + 0.01:.6g}")  # type: ignore[arg-type]
     modules = recipe.get("lora_target_modules")
     if isinstance(modules, list) and len(modules) >= 2:
         return "lora_target_modules", list(reversed(modules))

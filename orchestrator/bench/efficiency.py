@@ -164,8 +164,8 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
     scorer = RunScorer(s.substrate, s.bench_dir, s.split_items)
     rules = constitution.load(resolve_under(s.root, s.constitution, "--constitution")).rules
     per_batch = rules.submission_budget_per_round
-    budget_runs, baseline_axes = rounds * workers, sampling.substrate_space(s.substrate, s.overrides)
-    baseline, axes = baseline_axes
+    budget_runs = rounds * workers
+    baseline, axes = sampling.substrate_space(s.substrate, s.overrides)
     report = EfficiencyReport(
         substrate=str(s.substrate), seeds=seeds, rounds=rounds, workers=workers, runs_per_method=budget_runs,
         oracle_runs=ORACLE_FACTOR * budget_runs, submissions_per_batch=per_batch,
