@@ -1,24 +1,25 @@
 """`evotrain bench efficiency`: the campaign against random search, one-factor-at-a-time and an oracle.
 
-Fairness: for each seed s, every method but the oracle spends R·N training runs (the campaign's
-count is read from its manifests: training jobs, smoke runs excluded) and at most
+Fairness: for each seed s, every method but the oracle spends the same number of training runs:
+the campaign's, read from its manifests (training jobs, smoke runs excluded; R·N with one job per
+worker, more if its workers retry or make several moves), and at most
 submission_budget_per_round × R public-half submissions; each ends with the recipe it would submit,
 chosen by its own rule from the public half, whose PRIVATE-half score is the outcome. Every run of a
 baseline goes through the campaign's scoring path (orchestrator/bench/scoring.py).
 
 - campaign: R rounds × N workers, seed s, scripted agents, local executor, local leaderboard; it
-  submits summary.best (best public over all rounds).
-- random: draws 1..R·N of seed s's stream (sampling.py), trained in R batches of N; after each
+  submits summary.best (best public over all rounds). Below, B = its training-run count.
+- random: draws 1..B of seed s's stream (sampling.py), trained in R batches of ceil(B/R); after each
   batch the top submission_budget_per_round runs of that batch by dev go to the public half; the
   method submits the best public so far.
 - ofat (one factor at a time, greedy): run 1 is the baseline recipe (the incumbent). Then the axes
   in axes.yaml order, cycling: for an axis, run the incumbent with each value of its grid
   (sampling.grid: low/middle/high, or every choice; the incumbent's own value skipped); when the best
   of those runs has a strictly higher dev than the incumbent's dev, it becomes the incumbent (its dev
-  the incumbent's dev); then the next axis. It stops when R·N runs are spent (the last axis may be
+  the incumbent's dev); then the next axis. It stops when B runs are spent (the last axis may be
   cut short). Submissions and the submitted recipe follow the same batch rule as random search.
-- oracle: draws 1..3·R·N of the same stream, every one scored on the PRIVATE half; the best private
-  score found is the ceiling. Random search of seed s is the first R·N draws of the oracle's stream,
+- oracle: draws 1..3·B of the same stream, every one scored on the PRIVATE half; the best private
+  score found is the ceiling. Random search of seed s is the first B draws of the oracle's stream,
   so their runs are shared through the cache (the comparison is unchanged: random search sees only
   its own draws, dev and public scores; only the oracle reads private scores).
 
@@ -29,6 +30,7 @@ each run, the best private so far); None if never. Seeds' training seeds are s·
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -176,8 +178,9 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
         report.oracle[str(seed)] = oracle
         for o in outcomes:
             o.runs_to_90 = runs_to_90(o.curve, oracle)
-            if o.method != "oracle" and o.training_runs != budget_runs:
-                report.notes.append(f"seed {seed}: {o.method} spent {o.training_runs} training runs, not {budget_runs}")
+            if o.method == "campaign" and o.training_runs != budget_runs:
+                report.notes.append(f"seed {seed}: the campaign spent {o.training_runs} training runs (not R·N = "
+                                    f"{budget_runs}); random and ofat were given as many")
         report.outcomes += outcomes
     report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in METHODS]
     report.wall_s = time.time() - started
@@ -194,7 +197,6 @@ def summarise(method: str, outcomes: list[MethodOutcome]) -> MethodSummary:
 
 def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, workers: int, per_batch: int,
               baseline: RecipeValues, axes: list[Axis], say: Say) -> list[MethodOutcome]:
-    budget = rounds * workers
     shape = ["efficiency", rounds, workers, s.overrides, s.split_items]
     name = campaign_name("eff", seed, scorer.folder.name, shape)
     summary = run_or_resume(s.root, bench_config(s, name, rounds, workers, seed), say)
@@ -206,8 +208,11 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
                          chosen_public=best.public if best else None, chosen_private=best.private if best else None,
                          curve=curve, campaign=name, worker_seeds="paired")
 
+    budget = runs if runs > 0 else rounds * workers  # the baselines spend what the campaign spent
+    batch = math.ceil(budget / rounds)
+
     def runner(method: str) -> _Runner:
-        return _Runner(scorer, s, say, method, seed, baseline, workers, rounds)
+        return _Runner(scorer, s, say, method, seed, baseline, batch, rounds)
 
     draws = [(i + 1, sampling.draw(baseline, axes, seed, i)) for i in range(ORACLE_FACTOR * budget)]
     rnd = runner("random")
@@ -221,7 +226,7 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
     ofat_out = _finish(MethodOutcome(method="ofat", seed=seed, training_runs=len(o_runs), submissions=subs_o,
                                      submission_budget=per_batch * rounds, curve=curve_o), o_runs)
     orc = runner("oracle")
-    orc.batch_size, orc.n_batches = workers, ORACLE_FACTOR * rounds
+    orc.batch_size, orc.n_batches = batch, ORACLE_FACTOR * rounds
     o_all = orc.run(draws, len(draws))
     oracle_curve, top = [], None
     for run in o_all:

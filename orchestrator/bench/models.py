@@ -70,8 +70,8 @@ class EfficiencyReport(Artifact):
     seeds: list[int]
     rounds: int
     workers: int
-    runs_per_method: int  # R x N, the run budget of every method but the oracle
-    oracle_runs: int  # 3 x R x N
+    runs_per_method: int  # R x N: the nominal run budget (each seed's is the campaign's count, see notes)
+    oracle_runs: int  # 3 x R x N (3 x the campaign's count)
     submissions_per_batch: int  # the constitution's submission_budget_per_round
     submission_budget: int  # x R
     recipe_overrides: RecipeValues = Field(default_factory=dict)
