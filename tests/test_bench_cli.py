@@ -11,6 +11,7 @@ import math
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,41 @@ COMMON = ["--substrate", str(NOOP), "--constitution", str(REPO / "constitution")
 def bench(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", "bench", *args, "--root", str(root)],
                           capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
+
+
+TINY_BENCHES = {
+    "efficiency": ["efficiency", "--seeds", "2", "--rounds", "1", "--workers", "2", *COMMON],
+    "aa": ["aa", "--seeds", "1", "--rounds", "2", "--workers", "3", *COMMON],
+    "drift": ["drift", "--seeds", "1", "--rounds", "2", "--workers", "3", "--with-axis", "learning_rate", *COMMON],
+}
+
+
+@pytest.fixture(scope="module")
+def started_benches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Path, subprocess.Popen]]]:
+    """The three tiny benches, each in its own root, started together at first use: each is mostly process
+    start-ups and short sleeps on the noop substrate, so on 2 cores they overlap instead of queueing."""
+    started: dict[str, tuple[Path, subprocess.Popen]] = {}
+    for name, args in TINY_BENCHES.items():
+        root = tmp_path_factory.mktemp(f"bench-{name}") / "root"  # its logs sit next to it, not in it
+        root.mkdir()
+        with open(root.parent / "stdout.txt", "wb") as out, open(root.parent / "stderr.txt", "wb") as err:
+            started[name] = (root, subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "bench", *args,
+                                                     "--root", str(root)], stdout=out, stderr=err, cwd=REPO))
+    yield started
+    for _, proc in started.values():  # a test that did not run (deselected, failed early) leaves none behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def finished(started: dict[str, tuple[Path, subprocess.Popen]],
+             name: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """(the bench's root, its result) once the background bench `name` has exited."""
+    root, proc = started[name]
+    returncode = proc.wait(timeout=600)
+    result = subprocess.CompletedProcess(proc.args, returncode, (root.parent / "stdout.txt").read_text(),
+                                         (root.parent / "stderr.txt").read_text())
+    return root, result
 
 
 def _policy(axes: list[Axis]) -> Policy:
@@ -67,9 +103,9 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_efficiency_tiny_noop(tmp_path: Path) -> None:
+def test_efficiency_tiny_noop(started_benches: dict[str, tuple[Path, subprocess.Popen]]) -> None:
     rounds, workers = 1, 2
-    proc = bench(tmp_path, "efficiency", "--seeds", "2", "--rounds", str(rounds), "--workers", str(workers), *COMMON)
+    tmp_path, proc = finished(started_benches, "efficiency")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "random s1 run 2/2" in proc.stdout and "oracle" in proc.stdout
     report = EfficiencyReport.model_validate_json((tmp_path / "bench" / "efficiency.json").read_text())
@@ -114,7 +150,7 @@ def test_efficiency_tiny_noop(tmp_path: Path) -> None:
         assert m.mean == pytest.approx(statistics.mean(xs))
         assert m.ci95_low == pytest.approx(statistics.mean(xs) - half, abs=1e-3)
     # resumable: a second run retrains nothing and gives the same outcomes
-    again = bench(tmp_path, "efficiency", "--seeds", "2", "--rounds", str(rounds), "--workers", str(workers), *COMMON)
+    again = bench(tmp_path, *TINY_BENCHES["efficiency"])
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already finished" in again.stdout
     run_lines = [ln for ln in again.stdout.splitlines() if " run " in ln and "dev" in ln]
@@ -124,8 +160,9 @@ def test_efficiency_tiny_noop(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(tmp_path: Path) -> None:
-    proc = bench(tmp_path, "aa", "--seeds", "1", "--rounds", "2", "--workers", "3", *COMMON)
+def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(
+        started_benches: dict[str, tuple[Path, subprocess.Popen]]) -> None:
+    tmp_path, proc = finished(started_benches, "aa")
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = AAReport.model_validate_json((tmp_path / "bench" / "aa.json").read_text())
     assert report.worker_seeds == "per_worker" and report.placebo_key == "sleep_s"
@@ -158,9 +195,8 @@ def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(tmp_path: P
 
 
 @pytest.mark.slow
-def test_drift_tiny_noop_records_the_rounds(tmp_path: Path) -> None:
-    proc = bench(tmp_path, "drift", "--seeds", "1", "--rounds", "2", "--workers", "3", "--with-axis", "learning_rate",
-                 *COMMON)
+def test_drift_tiny_noop_records_the_rounds(started_benches: dict[str, tuple[Path, subprocess.Popen]]) -> None:
+    tmp_path, proc = finished(started_benches, "drift")
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = DriftReport.model_validate_json((tmp_path / "bench" / "drift.json").read_text())
     assert report.axis_key == "mixture_weights.equations" and report.extra_axes == ["learning_rate"]
