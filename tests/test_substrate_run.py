@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,21 @@ def run(*args: str, cwd: Path = SUBSTRATE) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def smoke_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cli_smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`evotrain substrate run --smoke`, started in the background before the module's own smoke run: both
+    are single-threaded, so on 2 cores they overlap instead of queueing (its test waits for it)."""
+    folder = tmp_path_factory.mktemp("cli")
+    with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--smoke", "--out",
+                                 str(folder / "cli")], cwd=ROOT, env=ENV, stdout=out, stderr=err)
+    yield proc, folder
+    if proc.poll() is None:  # its test did not run (deselected or failed early): do not leave it behind
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def smoke_out(tmp_path_factory: pytest.TempPathFactory, cli_smoke: tuple[subprocess.Popen[bytes], Path]) -> Path:
     out = tmp_path_factory.mktemp("smoke") / "out"
     run("run.py", "--recipe", str(SUBSTRATE / "recipe.yaml"), "--out", str(out), "--smoke", "--seed", "3")
     return out
@@ -68,12 +83,16 @@ def test_judge_takes_the_campaigns_frozen_dev_items(smoke_out: Path, tmp_path: P
     command = render_command(template, python=sys.executable, run=str(smoke_out), report=str(report), dev_items=24)
     assert command[-1] == "--dev-items=24"
     assert "--dev-items" not in " ".join(render_command(template, run="r", report="o"))  # unset: the recipe's
+    # the refused call (its own report path) runs alongside the real one: two start-ups overlap on 2 cores
+    bad = subprocess.Popen([sys.executable, "judge.py", "--run", str(smoke_out), "--report", str(tmp_path / "bad.json"),
+                            "--dev-items=0"], cwd=SUBSTRATE, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
     subprocess.run(command, cwd=SUBSTRATE, env=ENV, check=True, capture_output=True)
     [ckpt] = read_model(report, JudgeReport).checkpoints
     assert ckpt.n_items == 24
-    bad = subprocess.run([sys.executable, "judge.py", "--run", str(smoke_out), "--report", str(report),
-                          "--dev-items=0"], cwd=SUBSTRATE, env=ENV, capture_output=True, text=True, check=False)
-    assert bad.returncode == 2 and bad.stderr.strip() == "error: --dev-items: must be in [1, 5000], got 0"
+    _, bad_stderr = bad.communicate(timeout=300)
+    assert bad.returncode == 2 and bad_stderr.strip() == "error: --dev-items: must be in [1, 5000], got 0"
+    assert not (tmp_path / "bad.json").exists()
 
 
 def test_judge_ignores_symlinked_and_hardlinked_checkpoints(smoke_out: Path, tmp_path: Path) -> None:
@@ -118,15 +137,13 @@ def test_evaluate_missing_adapter_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "r.json").exists()
 
 
-def test_cli_smoke_run_prints_family_table(tmp_path: Path) -> None:
-    out = tmp_path / "cli"
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--smoke", "--out", str(out)],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "numeral_system" in proc.stdout and "overall" in proc.stdout
-    assert read_model(out / "results.json", RunResults).steps == 5
+def test_cli_smoke_run_prints_family_table(cli_smoke: tuple[subprocess.Popen[bytes], Path]) -> None:
+    proc, folder = cli_smoke
+    returncode = proc.wait(timeout=600)
+    stdout, stderr = (folder / "stdout").read_text(), (folder / "stderr").read_text()
+    assert returncode == 0, stderr[-2000:]
+    assert "numeral_system" in stdout and "overall" in stdout
+    assert read_model(folder / "cli" / "results.json", RunResults).steps == 5
 
 
 def test_real_leaderboard_scores_smoke_adapter(smoke_out: Path, tmp_path: Path) -> None:
