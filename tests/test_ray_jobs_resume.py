@@ -73,7 +73,9 @@ def _start_head() -> tuple[subprocess.Popen[bytes] | None, str, str]:
            "--include-dashboard=true", "--dashboard-host=127.0.0.1", "--disable-usage-stats",
            f"--temp-dir={temp}", "--object-store-memory=100000000",
            *[f"--{k}={v}" for k, v in ports.items()]]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # no drain on SIGTERM: Ray's default waits up to 30 s for a draining raylet (meant for Serve replicas)
+    # before it stops the node, which this head (no Serve) only spends as teardown time
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
     with open(Path(temp) / "head.log", "wb") as log:
         head = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     address = f"http://127.0.0.1:{ports['dashboard-port']}"
