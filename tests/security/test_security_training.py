@@ -13,6 +13,7 @@ defines it (the campaign's frozen dev_items, the dev seed/mix/difficulty) and on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,11 +85,15 @@ def _train(world: World) -> Trained:
     adapter = Path(m.chosen_adapter) if m.chosen_adapter else None
     if adapter is not None and _system_owned(session, adapter) and adapter.is_dir():
         dev_n = int(world.brief().standing_recipe["dev_items"])  # the judge's dev split: the campaign's frozen size
-        run.honest = honest_scores(world, adapter, dev_n, [world.hidden_copy[0]])
-        try:
-            run.leaderboard = world.campaign.board.submit("r001/w02", 1, adapter).public
-        except EvotrainError as exc:  # a refusal to score is not a forged score
-            run.leaderboard_error = exc.message
+        # the honest re-score and the leaderboard's scoring only read the adapter: their single-threaded
+        # subprocesses run side by side on the 2 cores
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            rescore = pool.submit(honest_scores, world, adapter, dev_n, [world.hidden_copy[0]])
+            try:
+                run.leaderboard = world.campaign.board.submit("r001/w02", 1, adapter).public
+            except EvotrainError as exc:  # a refusal to score is not a forged score
+                run.leaderboard_error = exc.message
+            run.honest = rescore.result()
     return run
 
 
