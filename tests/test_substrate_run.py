@@ -28,25 +28,53 @@ def run(*args: str, cwd: Path = SUBSTRATE) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-@pytest.fixture(scope="module")
-def cli_smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """`evotrain substrate run --smoke`, started in the background before the module's own smoke run: both
-    are single-threaded, so on 2 cores they overlap instead of queueing (its test waits for it)."""
-    folder = tmp_path_factory.mktemp("cli")
+def start(command: list[str], cwd: Path, folder: Path) -> subprocess.Popen[bytes]:
+    """`command` in the background; its stdout/stderr go to files in `folder` (a pipe nobody reads could fill)."""
     with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--smoke", "--out",
-                                 str(folder / "cli")], cwd=ROOT, env=ENV, stdout=out, stderr=err)
-    yield proc, folder
-    if proc.poll() is None:  # its test did not run (deselected or failed early): do not leave it behind
+        return subprocess.Popen(command, cwd=cwd, env=ENV, stdout=out, stderr=err)
+
+
+def finish(proc: subprocess.Popen[bytes], folder: Path) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of a background command once it has exited."""
+    returncode = proc.wait(timeout=600)
+    return returncode, (folder / "stdout").read_text(), (folder / "stderr").read_text()
+
+
+def leave_none_behind(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:  # its test did not run (deselected or failed early)
         proc.kill()
         proc.wait()
 
 
+# The slow single-threaded commands whose results only one test reads start in the background as early as
+# they can and that test waits for them: on 2 cores they overlap with the module's other commands.
+
 @pytest.fixture(scope="module")
-def smoke_out(tmp_path_factory: pytest.TempPathFactory, cli_smoke: tuple[subprocess.Popen[bytes], Path]) -> Path:
+def cli_smoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`evotrain substrate run --smoke`, started before the module's own smoke run."""
+    folder = tmp_path_factory.mktemp("cli")
+    proc = start([sys.executable, "-m", "orchestrator.cli", "substrate", "run", "--smoke", "--out",
+                  str(folder / "cli")], ROOT, folder)
+    yield proc, folder
+    leave_none_behind(proc)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory,
+          cli_smoke: tuple[subprocess.Popen[bytes], Path]) -> Iterator[tuple[Path, subprocess.Popen[bytes], Path]]:
+    """(the module's smoke run, the judge at recipe.yaml's dev_items started on it, the judge's folder)."""
     out = tmp_path_factory.mktemp("smoke") / "out"
     run("run.py", "--recipe", str(SUBSTRATE / "recipe.yaml"), "--out", str(out), "--smoke", "--seed", "3")
-    return out
+    folder = tmp_path_factory.mktemp("judge")
+    judge = start([sys.executable, "judge.py", "--run", str(out), "--report", str(folder / "judge.json")], SUBSTRATE,
+                  folder)
+    yield out, judge, folder
+    leave_none_behind(judge)
+
+
+@pytest.fixture(scope="module")
+def smoke_out(smoke: tuple[Path, subprocess.Popen[bytes], Path]) -> Path:
+    return smoke[0]
 
 
 def test_smoke_run_results_and_adapter(smoke_out: Path) -> None:
@@ -62,17 +90,6 @@ def test_smoke_run_results_and_adapter(smoke_out: Path) -> None:
     assert (adapter / "adapter_model.safetensors").stat().st_size > 0
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA" and config["r"] <= 32
-
-
-def test_judge_scores_every_saved_checkpoint(smoke_out: Path, tmp_path: Path) -> None:
-    report = tmp_path / "judge.json"
-    run("judge.py", "--run", str(smoke_out), "--report", str(report))
-    judged = read_model(report, JudgeReport)
-    [ckpt] = judged.checkpoints
-    assert ckpt.step == read_model(smoke_out / "results.json", RunResults).saved[0].step
-    assert set(ckpt.by_family) == {"bit_manipulation", "text_cipher", "numeral_system", "unit_conversion",
-                                   "gravity", "equations"}
-    assert ckpt.n_items == 300 and 0.0 <= ckpt.overall <= 1.0  # recipe.yaml's dev_items, not the run's
 
 
 def test_judge_takes_the_campaigns_frozen_dev_items(smoke_out: Path, tmp_path: Path) -> None:
@@ -139,8 +156,7 @@ def test_evaluate_missing_adapter_exit_2(tmp_path: Path) -> None:
 
 def test_cli_smoke_run_prints_family_table(cli_smoke: tuple[subprocess.Popen[bytes], Path]) -> None:
     proc, folder = cli_smoke
-    returncode = proc.wait(timeout=600)
-    stdout, stderr = (folder / "stdout").read_text(), (folder / "stderr").read_text()
+    returncode, stdout, stderr = finish(proc, folder)
     assert returncode == 0, stderr[-2000:]
     assert "numeral_system" in stdout and "overall" in stdout
     assert read_model(folder / "cli" / "results.json", RunResults).steps == 5
@@ -157,3 +173,15 @@ def test_real_leaderboard_scores_smoke_adapter(smoke_out: Path, tmp_path: Path) 
                                            "unit_conversion", "gravity", "equations"}
     assert board.remaining(1) == 0
     assert not list(SUBSTRATE.glob("**/*.jsonl"))  # the hidden split never lands in the substrate
+
+
+def test_judge_scores_every_saved_checkpoint(smoke: tuple[Path, subprocess.Popen[bytes], Path]) -> None:
+    smoke_out, judge, folder = smoke
+    returncode, _, stderr = finish(judge, folder)  # started by the fixture; last in the module so it overlaps
+    assert returncode == 0, stderr[-2000:]
+    judged = read_model(folder / "judge.json", JudgeReport)
+    [ckpt] = judged.checkpoints
+    assert ckpt.step == read_model(smoke_out / "results.json", RunResults).saved[0].step
+    assert set(ckpt.by_family) == {"bit_manipulation", "text_cipher", "numeral_system", "unit_conversion",
+                                   "gravity", "equations"}
+    assert ckpt.n_items == 300 and 0.0 <= ckpt.overall <= 1.0  # recipe.yaml's dev_items, not the run's
