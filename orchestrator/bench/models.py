@@ -64,22 +64,27 @@ class MethodSummary(Artifact):
     reached_90: int = 0  # seeds that reached 90 % of the oracle
 
 
-class EfficiencyReport(Artifact):
+class BenchReport(Artifact):
+    """What every bench report records: the shape it ran, its overrides, its wall time and notes."""
+
     schema_version: int = 1
     substrate: str
     seeds: list[int]
     rounds: int
     workers: int
+    recipe_overrides: RecipeValues = Field(default_factory=dict)
+    wall_s: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+
+class EfficiencyReport(BenchReport):
     runs_per_method: int  # R x N: the nominal run budget (each seed's is the campaign's count, see notes)
     oracle_runs: int  # 3 x R x N (3 x the campaign's count)
     submissions_per_batch: int  # the constitution's submission_budget_per_round
     submission_budget: int  # x R
-    recipe_overrides: RecipeValues = Field(default_factory=dict)
     oracle: dict[str, float | None] = Field(default_factory=dict)  # seed -> best private score in its sweep
     outcomes: list[MethodOutcome] = Field(default_factory=list)
     summary: list[MethodSummary] = Field(default_factory=list)
-    wall_s: float = 0.0
-    notes: list[str] = Field(default_factory=list)
 
 
 class AASeed(Artifact):
@@ -98,24 +103,16 @@ class AASeed(Artifact):
     stop_reason: str = ""
 
 
-class AAReport(Artifact):
-    schema_version: int = 1
-    substrate: str
-    seeds: list[int]
-    rounds: int
-    workers: int
+class AAReport(BenchReport):
     worker_seeds: WorkerSeeds = "per_worker"
     placebo_key: str
     placebo_value: RecipeValue = None
-    recipe_overrides: RecipeValues = Field(default_factory=dict)
     per_seed: list[AASeed] = Field(default_factory=list)
     rounds_total: int = 0
     false_promotion_rate: float | None = None  # rounds with >= 1 promotion / rounds run
     eligible_gain_rate: float | None = None  # rounds with >= 1 explorer beating the band / rounds run
     dead_ends_total: int = 0
     drift_flags_total: int = 0
-    wall_s: float = 0.0
-    notes: list[str] = Field(default_factory=list)
 
 
 class DriftSeed(Artifact):
@@ -131,20 +128,12 @@ class DriftSeed(Artifact):
     stop_reason: str = ""
 
 
-class DriftReport(Artifact):
-    schema_version: int = 1
-    substrate: str
-    seeds: list[int]
-    rounds: int
-    workers: int
+class DriftReport(BenchReport):
     axis_key: str
     axis_range: dict[str, RecipeValue] = Field(default_factory=dict)
     extra_axes: list[str] = Field(default_factory=list)
-    recipe_overrides: RecipeValues = Field(default_factory=dict)
     per_seed: list[DriftSeed] = Field(default_factory=list)
     flagged_within_2: int = 0  # X of K seeds
     with_dev_only_rise: int = 0
     objective_switched: int = 0
     axis_dead_end: int = 0
-    wall_s: float = 0.0
-    notes: list[str] = Field(default_factory=list)

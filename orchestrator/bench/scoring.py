@@ -15,8 +15,8 @@ substrate folder's files: a reworked substrate never reuses stale runs or a stal
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,6 +27,7 @@ from pydantic import Field
 from evotrain.io import read_model, write_model
 from evotrain.schemas.common import Artifact, RecipeValues
 from evotrain.schemas.results import CheckpointEval, JudgeReport, RunResults
+from evotrain.secrets import job_environment
 from orchestrator.collect.noise import recipe_sha256
 from orchestrator.leaderboard.local import HiddenSplitSpec, LocalLeaderboard
 from workers.checkpoint_choice import choose_checkpoint
@@ -98,8 +99,10 @@ class RunScorer:
         recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
         base = CachedRun(recipe_sha256=recipe_sha256(recipe), seed=seed, recipe=recipe)
         threads = str(self.spec.cpu_threads_per_job)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-               "EVOTRAIN_THREADS": threads}
+        # the allow-listed job environment a campaign's jobs get: never the host's credentials
+        threads_env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "EVOTRAIN_THREADS": threads}
+        env = job_environment({"PYTHONUNBUFFERED": "1", **threads_env}, home=str(run_dir),
+                              python_bin=str(Path(sys.executable).parent))
         started = time.time()
         command = render_command(self.spec.run_command, recipe=str(recipe_file), out=str(out), seed=str(seed))
         failure = self._call(command, env, run_dir / "train.log", "train")
