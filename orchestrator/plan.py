@@ -19,7 +19,7 @@ def round_seed(campaign_seed: int, round_no: int) -> int:
 
 def worker_seed(campaign_seed: int, round_no: int, worker_index: int, mode: str = "paired") -> int:
     """paired: the round's seed for everyone. per_worker: explorer k (index >= 2) adds 100_000 * (k - 1)
-    (even, so the scripted agent's seed-parity direction rule is unchanged); the anchor (index 1) keeps
+    (even, so a choice axis' seed offset is unchanged); the anchor (index 1) keeps
     the round's seed, so anchors stay replicates across rounds and never collide with an explorer."""
     base = round_seed(campaign_seed, round_no)
     return base if mode == "paired" or worker_index <= 1 else base + 100_000 * (worker_index - 1)
@@ -68,7 +68,8 @@ def plan_round(
         worker_id = worker_dir_name(index)
         axis = None if index == 1 or not explorers else explorers[index - 2]
         concerning = [d for d in policy.dead_ends if axis is not None and d.key == axis.key]
-        # a second worker on the same axis gets another seed, so the scripted search steps the other way
+        # a second worker on the same axis is told its visit (the scripted search then steps the other
+        # way) and gets another seed (another choice offset, another training seed)
         visit = visits.get(axis.name, 0) if axis else 0
         if axis:
             visits[axis.name] = visit + 1
@@ -83,6 +84,8 @@ def plan_round(
                 standing_recipe=policy.standing_recipe,
                 rules=list(policy.rules),
                 dead_ends=concerning,
+                promotions=[p for p in policy.promotions if axis is not None and p.key == axis.key],
+                axis_visit=visit,
                 budget=budget,
                 sandbox=str(paths.sandbox(round_no, worker_id).resolve()),
                 substrate_commit=substrate_commit,

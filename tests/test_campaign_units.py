@@ -12,7 +12,7 @@ import pytest
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
-from evotrain.schemas.policy import Axis, AxisRange, DeadEnd, Policy
+from evotrain.schemas.policy import Axis, AxisRange, DeadEnd, Policy, Promotion
 from orchestrator.campaign.accounting import union_length
 from orchestrator.campaign.lock import CampaignLock, lock_holder
 from orchestrator.config import load_config
@@ -49,6 +49,15 @@ def test_plan_excludes_fully_dead_axes_and_passes_concerning_dead_ends(tmp_path:
     assert [b.axis_name for b in briefs] == ["baseline", "wd", "wd"]
     assert all(d.key == "weight_decay" for d in briefs[1].dead_ends) and len(briefs[1].dead_ends) == 1
     assert briefs[1].seed != briefs[2].seed  # a revisit steps differently
+    assert [b.axis_visit for b in briefs] == [0, 0, 1]  # the scripted agent's second worker flips direction
+
+
+def test_plan_passes_the_axis_promotions_only(tmp_path: Path) -> None:
+    promos = [Promotion(round=1, key=k, old=1e-3, new=5e-4, leaderboard_gain=0.05, evidence="e")
+              for k in ("learning_rate", "weight_decay")]
+    policy = _policy([_axis("lr", "learning_rate")]).model_copy(update={"promotions": promos})
+    briefs = plan_round(policy, CampaignPaths(tmp_path, "c"), 2, 2, 0, WorkerBudget(), "abc")
+    assert briefs[0].promotions == [] and [p.key for p in briefs[1].promotions] == ["learning_rate"]
 
 
 def test_axis_rotation_covers_all_axes_over_rounds() -> None:

@@ -106,6 +106,19 @@ def test_real_gain_is_promoted_in_policy_not_substrate(tmp_path: Path) -> None:
     ])
     assert p2.standing_recipe["lr"] == 0.003 and p2.search_mode == "Stack-and-calibrate"
     assert p2.promotions[0].leaderboard_gain == pytest.approx(0.04)
-    assert {a.name: a.status for a in p2.axes}["learning_rate"] == "promoted"
+    # a numeric axis stays active after its promotion (the next round continues that way)
+    assert {a.name: a.status for a in p2.axes}["learning_rate"] == "active" and "stays active" in p2.rationale
     assert recipe_file.read_bytes() == before
     assert p2.history[-1].best_leaderboard == pytest.approx(0.84) and p2.history[-1].learned == p2.rationale
+
+
+def test_a_promoted_choice_axis_leaves_the_search(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    loop.policy = loop.policy.model_copy(update={"axes": [
+        a.model_copy(update={"status": "active"}) if a.name == "lora_rank" else a for a in loop.policy.axes]})
+    _, p2 = loop.round([
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "lora_rank", "capacity", 0.83, 0.84, change=("lora_rank", 16)),
+    ])
+    assert p2.standing_recipe["lora_rank"] == 16
+    assert {a.name: a.status for a in p2.axes}["lora_rank"] == "promoted" and "stays active" not in p2.rationale

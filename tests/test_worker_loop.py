@@ -26,10 +26,10 @@ def test_scripted_worker_writes_valid_manifest_and_trace(tmp_path: Path) -> None
     assert manifest.status == "ok" and manifest.usable and manifest.failures == []
     assert manifest.axis == "lr" and manifest.axis_category == "optimizer" and not manifest.is_baseline
     assert [(c.key, c.old) for c in manifest.recipe_changes] == [("learning_rate", 0.003)]
-    # The documented rule (workers/agents/scripted_search.py): the first direction is the parity of
-    # seed + int(sha256("lr")[:8], 16); for seed 0 that sum is even, so the step is upward (x2).
+    # The documented rule (workers/agents/scripted_search.py): visit 0 steps towards the range's
+    # geometric middle, sqrt(1e-4 * 3e-2) = 0.00173 < 0.003, so the step is downward (/2).
     new_lr = manifest.recipe["learning_rate"]
-    assert new_lr == 0.006 and manifest.recipe_changes[0].new == new_lr
+    assert new_lr == 0.0015 and manifest.recipe_changes[0].new == new_lr
     assert f"+learning_rate: {new_lr}" in manifest.recipe_diff and "--- a/recipe.yaml" in manifest.recipe_diff
     assert [c.step for c in manifest.checkpoints] == [10, 20, 30]
     best = max(manifest.checkpoints, key=lambda c: c.overall)
@@ -114,6 +114,7 @@ def test_parallel_workers_share_one_fork_and_executor(tmp_path: Path) -> None:
 
     setup = make_setup(tmp_path)
     briefs = [setup.brief(f"w0{i}", seed=i, axis=None if i == 1 else setup.brief().axis) for i in (1, 2, 3)]
+    briefs[2] = briefs[2].model_copy(update={"axis_visit": 1})  # the planner's second worker on the axis
 
     def one(brief):  # type: ignore[no-untyped-def]
         return run_worker(brief, executor=setup.executor, agent=ScriptedAgent(),
@@ -124,5 +125,5 @@ def test_parallel_workers_share_one_fork_and_executor(tmp_path: Path) -> None:
     assert [m.status for m in manifests] == ["ok", "ok", "ok"]
     assert manifests[0].is_baseline and manifests[0].recipe_changes == []
     lrs = [m.recipe["learning_rate"] for m in manifests[1:]]
-    assert sorted(lrs) == [0.0015, 0.006]  # seeds 2 and 3 step opposite ways along the same axis
+    assert lrs == [0.0015, 0.006]  # visits 0 and 1 step opposite ways along the same axis
     assert len({m.chosen_adapter for m in manifests}) == 3

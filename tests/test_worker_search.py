@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from evotrain.schemas.policy import Axis, AxisRange, DeadEnd
+from evotrain.schemas.policy import Axis, AxisRange, DeadEnd, Promotion
 from evotrain.schemas.results import CheckpointEval
 from workers.agents.scripted_search import back_off, propose_change
 from workers.checkpoint_choice import choose_checkpoint
@@ -33,11 +31,29 @@ def test_log_step_doubles_or_halves_and_is_deterministic() -> None:
     assert a.direction == ("increase" if a.new == 0.006 else "decrease")
 
 
-def test_consecutive_seeds_step_opposite_ways() -> None:
-    moves = [propose_change(LR, {"learning_rate": 0.003}, [], s).direction for s in range(6)]  # type: ignore[union-attr]
-    assert all(a != b for a, b in itertools.pairwise(moves))
+def test_first_step_goes_towards_the_middle_and_the_second_visit_the_other_way() -> None:
+    # LR's geometric middle is sqrt(1e-4 * 3e-2) = 0.00173: 0.003 sits above it, so visit 0 halves
+    for seed in range(4):  # the seed no longer decides a numeric direction
+        assert propose_change(LR, {"learning_rate": 0.003}, [], seed).new == 0.0015  # type: ignore[union-attr]
+        assert propose_change(LR, {"learning_rate": 0.003}, [], seed, visit=1).new == 0.006  # type: ignore[union-attr]
+    assert propose_change(LR, {"learning_rate": 0.001}, [], 0).new == 0.002  # type: ignore[union-attr]
+    # linear middle 0.1: from 0 up by a quarter of the width; int (positive) geometric middle 8
+    assert propose_change(WD, {"weight_decay": 0.0}, [], 0).new == 0.05  # type: ignore[union-attr]
+    assert propose_change(RANK, {"lora_r": 16}, [], 0).new == 8  # type: ignore[union-attr]
+    assert propose_change(RANK, {"lora_r": 8}, [], 0).new == 16  # type: ignore[union-attr]  # at the middle: up
     picks = {propose_change(SCHED, {"lr_scheduler": "cosine"}, [], s).new for s in range(4)}  # type: ignore[union-attr]
     assert picks == {"constant", "linear"}
+
+
+def test_a_promotion_of_the_key_sets_the_first_direction() -> None:
+    up = Promotion(round=1, key="learning_rate", old=0.0015, new=0.003, leaderboard_gain=0.05, evidence="r001/w02")
+    other = Promotion(round=2, key="lora_r", old=8, new=4, leaderboard_gain=0.04, evidence="r002/w03")
+    p = propose_change(LR, {"learning_rate": 0.003}, [], 0, [up, other])
+    assert p is not None and p.new == 0.006 and "round 1 promoted" in p.reason  # above the middle, still up
+    assert propose_change(LR, {"learning_rate": 0.003}, [], 0, [up], visit=1).new == 0.0015  # type: ignore[union-attr]
+    # a dead end beats momentum
+    p = propose_change(LR, {"learning_rate": 0.003}, [dead("learning_rate", "increase")], 0, [up])
+    assert p is not None and p.new == 0.0015
 
 
 @pytest.mark.parametrize("blocked,expected", [("increase", 0.0015), ("decrease", 0.006)])

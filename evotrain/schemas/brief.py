@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from evotrain.schemas.common import Artifact, RecipeValues
-from evotrain.schemas.policy import Axis, DeadEnd, Objective
+from evotrain.schemas.policy import Axis, DeadEnd, Objective, Promotion
 
 BASELINE = "baseline"
 
@@ -29,6 +29,11 @@ class Brief(Artifact):
     standing_recipe: RecipeValues
     rules: list[str] = Field(default_factory=list)
     dead_ends: list[DeadEnd] = Field(default_factory=list)  # only those that concern this axis
+    # Earlier promotions of this axis' key (oldest first): which way along the key has paid off so far
+    promotions: list[Promotion] = Field(default_factory=list)
+    # 0 for the first worker on this axis this round, 1 for the second, ...: lets two memory-free
+    # workers on one axis split its two directions without talking to each other
+    axis_visit: int = Field(default=0, ge=0)
     budget: WorkerBudget = Field(default_factory=WorkerBudget)
     sandbox: str  # absolute path of the worker's fork
     substrate_commit: str = ""

@@ -101,12 +101,17 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
         recipe = set_path(recipe, p.key, p.new)
     axes = [a.model_copy() for a in old.axes]
     for a in axes:
-        if winner is not None and a.name == winner.axis and a.status == "active":
+        # A promoted numeric axis stays active: the next round's worker keeps stepping the same way
+        # (the brief carries the promotion), until a step stops paying or is a dead end. A choice
+        # axis has nothing left to continue, so it leaves the search.
+        if winner is not None and a.name == winner.axis and a.status == "active" and a.range.kind == "choice":
             a.status = "promoted"
         if any(d.key == a.key for d in dead[len(old.dead_ends):]) and a.status == "active":
             a.status = "retired"
     if winner is not None:
-        notes.append(f"{winner.axis} beat the anchor on the leaderboard by {winner.leaderboard_gain:+.3f}; promoted")
+        kept = next((a for a in axes if a.name == winner.axis and a.status == "active"), None)
+        notes.append(f"{winner.axis} beat the anchor on the leaderboard by {winner.leaderboard_gain:+.3f}; promoted"
+                     + ("; the axis stays active to continue that way" if kept else ""))
     if cal.drift_flag:
         notes.append(f"dev stopped tracking the leaderboard ({cal.drift_axis}); switched to proxy-aware search")
     if objective == "proxy_aware" and old.objective == "raise_dev":

@@ -125,7 +125,8 @@ class ScriptedAgent:
         except Exception as exc:  # the recipe itself is malformed: nothing to build a change on
             return self._finish(None, f"recipe unreadable: {exc}")
         if self.proposal is None:
-            self.proposal = propose_change(brief.axis, values, brief.dead_ends, brief.seed)
+            self.proposal = propose_change(brief.axis, values, brief.dead_ends, brief.seed, brief.promotions,
+                                           brief.axis_visit)
             if self.proposal is None:
                 return self._finish(None, f"no legal move along {brief.axis.name}: every direction is a dead end "
                                           "or at the range edge")

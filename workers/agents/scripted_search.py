@@ -5,11 +5,14 @@ One move along the assigned axis from the standing value:
 - linear range: add/subtract 25% of the range width (then 12.5%);
 - int range: double/halve when the range is positive (rounded, at least +-1), else +-25% of the width;
 - choice range: the unused choices in listed order, starting at an offset set by the seed.
-The first direction is the parity of (brief seed + a stable hash of the axis name): consecutive seeds
-step opposite ways, so a planner that gives a second worker on the same axis an odd seed offset
-(or the next round's seed) explores the other direction. A direction is skipped when the dead-end
-registry blocks it, when the step would leave the range (clipped to the same value) or when it
-lands on a value the registry lists as `set`. No legal move → None.
+The first direction of a numeric axis uses what the brief knows (issue #13: the seed's parity sent
+the learning rate the wrong way): the direction of the latest promotion of this key if there is one
+(momentum: that way paid off), else towards the middle of the range (geometric for log ranges and
+positive int ranges; an untuned value sits off-centre, and the researcher's range brackets the
+useful values), increasing at the exact middle. The brief's `axis_visit` flips it: the second worker
+on an axis in a round explores the other side. A direction is skipped when the dead-end registry
+blocks it, when the step would leave the range (clipped to the same value) or when it lands on a
+value the registry lists as `set`. No legal move → None.
 A back-off after a crash/NaN goes halfway back to the standing value (geometric for log ranges).
 """
 
@@ -20,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 from evotrain.schemas.common import RecipeValue, RecipeValues, Scalar, get_path
-from evotrain.schemas.policy import Axis, DeadEnd
+from evotrain.schemas.policy import Axis, DeadEnd, Promotion
 
 FULL_STEP, HALF_STEP = 1.0, 0.5
 LINEAR_FRACTION = 0.25
@@ -94,9 +97,27 @@ def _typed(axis: Axis, value: float) -> RecipeValue:
     return round(value) if axis.range.kind == "int" else float(f"{value:.6g}")
 
 
+def _geometric(axis: Axis) -> bool:
+    """Ranges whose steps are ratios: log, and positive int ranges (ranks, batch sizes)."""
+    return axis.range.kind == "log" or (axis.range.kind == "int" and float(axis.range.low or 0) >= 1)
+
+
 def _start_value(axis: Axis) -> float:
     low, high = float(axis.range.low), float(axis.range.high)  # type: ignore[arg-type]
     return math.sqrt(low * high) if axis.range.kind == "log" else (low + high) / 2
+
+
+def first_direction(axis: Axis, current: float, promotions: list[Promotion]) -> tuple[int, str]:
+    """+1/-1 and why: the latest promotion's direction on this key, else towards the range's middle."""
+    for p in reversed(promotions):
+        old, new = as_number(p.old), as_number(p.new)
+        if p.key == axis.key and old is not None and new is not None and not _same(old, new):
+            sign = 1 if new > old else -1
+            return sign, f"round {p.round} promoted {old:g} -> {new:g} ({p.leaderboard_gain:+.3f}); keep going"
+    low, high = float(axis.range.low), float(axis.range.high)  # type: ignore[arg-type]
+    middle = math.sqrt(low * high) if _geometric(axis) else (low + high) / 2
+    sign = -1 if current > middle and not _same(current, middle) else 1
+    return sign, f"towards the range's middle {middle:.3g}"
 
 
 def as_recipe_value(choice: Scalar, old: RecipeValue) -> RecipeValue:
@@ -124,8 +145,10 @@ def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed
     return Proposal(axis.key, old, new, "set", f"try unused choice {new!r} (of {len(options)} unblocked)")
 
 
-def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int) -> Proposal | None:
-    """The one recipe change a worker with this seed tests, or None if every legal move is blocked."""
+def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int,
+                   promotions: list[Promotion] | None = None, visit: int = 0) -> Proposal | None:
+    """The one recipe change a worker tests (seed: choice offset; promotions and visit: numeric
+    direction), or None if every legal move is blocked."""
     old = get_path(standing, axis.key)
     if axis.range.kind == "choice":
         return _propose_choice(axis, old, dead_ends, seed)
@@ -136,7 +159,9 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
         if any(_same(new, b) for b in banned):
             return None
         return Proposal(axis.key, old, new, "set", "key not in standing recipe; start mid-range")
-    first = 1 if _offset(seed, axis) % 2 == 0 else -1
+    first, why = first_direction(axis, current, promotions or [])
+    if visit % 2 == 1:
+        first, why = -first, f"visit {visit}: the side visit 0 does not take ({why})"
     directions = blocked_directions(axis, dead_ends)
     for scale in (FULL_STEP, HALF_STEP):
         for sign in (first, -first):
@@ -148,7 +173,8 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
             if _same(new, current) or any(_same(new, b) for b in banned):
                 continue  # at the range edge, or a registered dead end
             size = "full" if scale == FULL_STEP else "half"
-            return Proposal(axis.key, old, new, name, f"{size} {axis.range.kind} step ({name}) from {old!r}")
+            reason = f"{size} {axis.range.kind} step ({name}) from {old!r}"
+            return Proposal(axis.key, old, new, name, reason + (f"; {why}" if sign == first else ""))
     return None
 
 
