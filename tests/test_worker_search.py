@@ -50,10 +50,18 @@ def test_a_promotion_of_the_key_sets_the_first_direction() -> None:
     other = Promotion(round=2, key="lora_r", old=8, new=4, leaderboard_gain=0.04, evidence="r002/w03")
     p = propose_change(LR, {"learning_rate": 0.003}, [], 0, [up, other])
     assert p is not None and p.new == 0.006 and "round 1 promoted" in p.reason  # above the middle, still up
-    assert propose_change(LR, {"learning_rate": 0.003}, [], 0, [up], visit=1).new == 0.0015  # type: ignore[union-attr]
-    # a dead end beats momentum
+    # visit 1 takes the side visit 0 does not, but not back to 0.0015 (promoted away from): half a step
+    p = propose_change(LR, {"learning_rate": 0.003}, [], 0, [up], visit=1)
+    assert p is not None and p.new == pytest.approx(0.003 / 2 ** 0.5)
+    # after a downward promotion 0.006 -> 0.003, visit 1 neither re-tests 0.006 nor repeats visit 0's
+    # 0.0015: a half step up, 0.003 * sqrt(2)
+    down = Promotion(round=1, key="learning_rate", old=0.006, new=0.003, leaderboard_gain=0.05, evidence="e")
+    assert propose_change(LR, {"learning_rate": 0.003}, [], 0, [down]).new == 0.0015  # type: ignore[union-attr]
+    p = propose_change(LR, {"learning_rate": 0.003}, [], 0, [down], visit=1)
+    assert p is not None and p.new == pytest.approx(0.003 * 2 ** 0.5)
+    # a dead end beats momentum (and 0.0015 was promoted away from: half a step down)
     p = propose_change(LR, {"learning_rate": 0.003}, [dead("learning_rate", "increase")], 0, [up])
-    assert p is not None and p.new == 0.0015
+    assert p is not None and p.new == pytest.approx(0.003 / 2 ** 0.5)
 
 
 @pytest.mark.parametrize("blocked,expected", [("increase", 0.0015), ("decrease", 0.006)])

@@ -12,7 +12,8 @@ positive int ranges; an untuned value sits off-centre, and the researcher's rang
 useful values), increasing at the exact middle. The brief's `axis_visit` flips it: the second worker
 on an axis in a round explores the other side. A direction is skipped when the dead-end registry
 blocks it, when the step would leave the range (clipped to the same value) or when it lands on a
-value the registry lists as `set`. No legal move → None.
+value the registry lists as `set`, the value a promotion moved this key away from, or a value an
+earlier visit of this round proposes. No legal move → None.
 A back-off after a crash/NaN goes halfway back to the standing value (geometric for log ranges).
 """
 
@@ -159,6 +160,10 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
         if any(_same(new, b) for b in banned):
             return None
         return Proposal(axis.key, old, new, "set", "key not in standing recipe; start mid-range")
+    # Not worth a run: the value this key was promoted away from (measured worse), and what the
+    # round's earlier workers on this axis propose (their visits are known, so no duplicate runs)
+    banned += [p.old for p in promotions or [] if p.key == axis.key]
+    banned += [p.new for v in range(visit) if (p := propose_change(axis, standing, dead_ends, seed, promotions, v))]
     first, why = first_direction(axis, current, promotions or [])
     if visit % 2 == 1:
         first, why = -first, f"visit {visit}: the side visit 0 does not take ({why})"
