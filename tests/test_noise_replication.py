@@ -14,6 +14,14 @@ from _meta_synth import Cand, Loop
 
 from orchestrator.collect.render import render_report
 
+PRIOR, PRIOR_DOF = 0.03, 4  # constitution/rules.yaml noise.prior, noise.prior_dof
+
+
+def _band(sd: float, dof: int) -> float:
+    """2 * sqrt(2) * the replicates' sd pooled with the prior's sd (0.03 / (2 * sqrt(2))) worth 4 dof."""
+    s0 = PRIOR / (2 * math.sqrt(2))
+    return 2 * math.sqrt(2) * math.sqrt((PRIOR_DOF * s0**2 + dof * sd**2) / (PRIOR_DOF + dof))
+
 
 def _round1() -> list[Cand]:
     return [
@@ -42,13 +50,15 @@ def test_promoted_recipe_rerun_by_next_anchor_measures_the_band_and_the_winners_
     assert rep.replicated_gain == pytest.approx(0.46 - 0.40)
     assert rep.winners_curse == pytest.approx(0.12 - 0.06)
     assert rep.promoted_dev_gain == pytest.approx(0.12) and rep.replicated_dev_gain == pytest.approx(0.08)
-    # one pair (0.52, 0.46) of one recipe: sd = |a - b| / sqrt(2), 1 dof; band = 2 * sqrt(2) * sd = 2 * 0.06
+    # one pair (0.52, 0.46) of one recipe: sd = |a - b| / sqrt(2), 1 dof; alone it would give a band of
+    # 2 * sqrt(2) * sd = 0.12; pooled with the prior: sqrt((4 * 0.0106^2 + 0.0424^2) / 5) * 2 * sqrt(2) = 0.06
     assert r2.calibration.noise_dof == 1
-    assert r2.calibration.noise_band == pytest.approx(2 * abs(0.52 - 0.46))
-    assert r2.calibration.dev_band == pytest.approx(2 * abs(0.62 - 0.58))
+    assert r2.calibration.noise_band == pytest.approx(_band(abs(0.52 - 0.46) / math.sqrt(2), 1))
+    assert r2.calibration.noise_band == pytest.approx(0.06)
+    assert r2.calibration.dev_band == pytest.approx(_band(abs(0.62 - 0.58) / math.sqrt(2), 1))
     # the policy the meta agent wrote carries the same replicates (the constitution checks them)
     assert [(x.round, x.source) for x in p3.noise.replicates] == [(1, "anchor"), (1, "promoted"), (2, "anchor")]
-    assert p3.noise.threshold == pytest.approx(0.12) and "1 dof" in p3.noise.statistic
+    assert p3.noise.threshold == pytest.approx(0.06) and "1 dof" in p3.noise.statistic
     md = render_report(r2)
     assert "winner's curse +0.060" in md and "measured: 1 replicate degree of freedom" in md
     assert "winner's curse +0.060" in r2.calibration.narrative
@@ -62,7 +72,7 @@ def test_promoted_recipe_rerun_by_next_anchor_measures_the_band_and_the_winners_
     mean = sum(xs) / 3
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / 2)
     assert r3.calibration.noise_dof == 2
-    assert r3.calibration.noise_band == pytest.approx(2 * math.sqrt(2) * sd)
+    assert r3.calibration.noise_band == pytest.approx(_band(sd, 2))
 
 
 def test_a_promoted_candidate_that_changed_code_is_not_a_replicate(tmp_path: Path) -> None:
@@ -80,3 +90,20 @@ def test_a_promoted_candidate_that_changed_code_is_not_a_replicate(tmp_path: Pat
         Cand("w02", "warmup", "optimizer", 0.57, 0.45, change=("warmup_steps", 20)),
     ])
     assert r2.calibration.replication is None and r2.calibration.noise_dof == 0
+
+
+def test_the_prior_weighs_prior_dof_degrees_of_freedom() -> None:
+    from evotrain.schemas.constitution import NoiseStatistic
+    from evotrain.schemas.policy import Replicate
+    from orchestrator.collect.noise import band
+
+    pair = [Replicate(round=r, recipe_sha256="a", leaderboard=x) for r, x in ((1, 0.20), (2, 0.10))]
+    sd = 0.10 / math.sqrt(2)  # one pair, 1 dof
+    assert band(pair, "leaderboard", NoiseStatistic(prior_dof=0)) == pytest.approx(2 * math.sqrt(2) * sd)
+    assert band(pair, "leaderboard", NoiseStatistic()) == pytest.approx(_band(sd, 1))
+    assert band([], "leaderboard", NoiseStatistic()) == pytest.approx(PRIOR)
+    # many replicates outweigh the prior: 40 alternating 0.20/0.10 (sd 0.0506, 39 dof)
+    many = [Replicate(round=i, recipe_sha256="b", leaderboard=0.20 if i % 2 else 0.10) for i in range(40)]
+    sd40 = math.sqrt(40 * 0.05**2 / 39)
+    assert band(many, "leaderboard", NoiseStatistic()) == pytest.approx(_band(sd40, 39))
+    assert band(many, "leaderboard", NoiseStatistic()) > 0.9 * 2 * math.sqrt(2) * sd40

@@ -27,7 +27,12 @@ class NoiseStatistic(Artifact):
 
     multiplier: float = Field(default=2.0, gt=0)
     floor: float = Field(default=0.01, ge=0, le=1)
-    prior: float = Field(default=0.03, ge=0, le=1)  # used until two replicates of one recipe exist
+    prior: float = Field(default=0.03, ge=0, le=1)  # the band before any two replicates of one recipe
+    # How many replicate degrees of freedom the prior is worth: the band's variance is the prior's and
+    # the replicates' pooled together, so one or two noisy replicate pairs cannot drop the band far
+    # below the prior (a 1-dof sd estimate is off by 2x or more; the A/A bench promoted a placebo on it).
+    # 0 = the replicates alone, as soon as there is one degree of freedom.
+    prior_dof: float = Field(default=4.0, ge=0)
 
 
 class ConstitutionRules(Artifact):

@@ -4,8 +4,10 @@ Statistic (documented in docs/META.md): the baseline anchor re-runs the standing
 round, and the anchor after a promotion re-runs the promoted candidate's recipe with a new seed
 (replication.py). Group these replicates by recipe hash, take the pooled within-group standard deviation
 s (degrees of freedom = sum(n_g - 1)); a candidate-vs-anchor difference of two single runs has sd
-s * sqrt(2), so the band is max(floor, multiplier * sqrt(2) * s). With no degrees of freedom yet the
-prior from the constitution is used (never below the floor).
+s * sqrt(2), so the band is max(floor, multiplier * sqrt(2) * s). The constitution's prior band counts
+as `prior_dof` degrees of freedom of an sd s0 = prior / (multiplier * sqrt(2)), pooled with the
+replicates: s^2 = (prior_dof * s0^2 + sum of squares) / (prior_dof + dof). With no degrees of freedom
+yet that is the prior itself (never below the floor).
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ def pooled_sd(replicates: list[Replicate], metric: Metric) -> tuple[float | None
 
 
 def band(replicates: list[Replicate], metric: Metric, stat: NoiseStatistic) -> float:
-    s, _ = pooled_sd(replicates, metric)
+    s, dof = pooled_sd(replicates, metric)
     if s is None:
         return max(stat.floor, stat.prior)
-    return min(1.0, max(stat.floor, stat.multiplier * math.sqrt(2.0) * s))
+    scale = stat.multiplier * math.sqrt(2.0)
+    s0 = stat.prior / scale  # the sd the prior band stands for
+    pooled = math.sqrt((stat.prior_dof * s0**2 + dof * s**2) / (stat.prior_dof + dof))
+    return min(1.0, max(stat.floor, scale * pooled))
 
 
 def describe(stat: NoiseStatistic, dof: int) -> str:
@@ -57,7 +62,8 @@ def describe(stat: NoiseStatistic, dof: int) -> str:
         return f"prior {stat.prior:g} (no replicate of one recipe yet; floor {stat.floor:g})"
     return (
         f"{stat.multiplier:g} x sqrt(2) x pooled within-recipe sd of replicates (baseline anchors and "
-        f"promoted candidates re-run by the next anchor; {dof} dof, floor {stat.floor:g})"
+        f"promoted candidates re-run by the next anchor; {dof} dof, pooled with the prior "
+        f"{stat.prior:g} worth {stat.prior_dof:g} dof; floor {stat.floor:g})"
     )
 
 
