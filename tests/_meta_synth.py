@@ -137,9 +137,9 @@ def aa_round(round_no: int, rng: random.Random, n: int = 4, sd: float = 0.004) -
 class Loop:
     """collect -> meta, round after round, on files in tmp_path."""
 
-    def __init__(self, tmp_path: Path, budget: int = 4) -> None:
+    def __init__(self, tmp_path: Path, budget: int = 4, **rule_over: Any) -> None:
         self.paths = CampaignPaths(root=tmp_path, campaign="c1")
-        self.rules = rules(submission_budget_per_round=budget)
+        self.rules = rules(submission_budget_per_round=budget, **rule_over)
         self.constitution = Constitution(directory=tmp_path, text="constitution text", rules=self.rules)
         self.board = FakeLeaderboard(budget=budget)
         recipe, axes = write_substrate(tmp_path)

@@ -96,7 +96,7 @@ def test_enforce_catches_each_violation(round1) -> None:
     weak = old.model_copy(deep=True)
     promo = good.promotions[0].model_copy(update={"key": "lr", "old": 0.001, "new": 0.002,
                                                   "leaderboard_gain": 0.012})
-    check("without leaderboard gain above the noise band", promotions=[promo],
+    check("without leaderboard gain above the decision band", promotions=[promo],
           standing_recipe={**weak.standing_recipe, "lr": 0.002})
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from _meta_synth import Cand, Loop
 
+from evotrain.schemas.constitution import NoiseStatistic
 from orchestrator.collect.render import render_report
 
-PRIOR, PRIOR_DOF = 0.03, 4  # constitution/rules.yaml noise.prior, noise.prior_dof
+PRIOR, PRIOR_DOF = 0.03, 4  # NoiseStatistic's defaults (evotrain/schemas/constitution.py)
 
 
 def _band(sd: float, dof: int) -> float:
@@ -107,3 +108,57 @@ def test_the_prior_weighs_prior_dof_degrees_of_freedom() -> None:
     sd40 = math.sqrt(40 * 0.05**2 / 39)
     assert band(many, "leaderboard", NoiseStatistic()) == pytest.approx(_band(sd40, 39))
     assert band(many, "leaderboard", NoiseStatistic()) > 0.9 * 2 * math.sqrt(2) * sd40
+
+
+# Sidak z for the best of k at the one-comparison rate of z = 2 (alpha = 1 - Phi(2) = 0.0227501), worked
+# by hand: alpha_k = 1 - 0.9772499 ** (1 / k); k = 3: 0.0076416 -> Phi^-1(0.9923584), between the normal
+# table's Phi(2.42) = 0.99224 and Phi(2.43) = 0.99245: 2.4256; k = 7: 0.0032822 -> between Phi(2.71) =
+# 0.99664 and Phi(2.72) = 0.99674: 2.7178.
+Z_BEST_OF_3, Z_BEST_OF_7 = 2.4256, 2.7178
+
+
+def test_best_of_k_z_matches_the_normal_table() -> None:
+    from orchestrator.collect.noise import best_of_k_z
+
+    assert best_of_k_z(2.0, 1) == 2.0
+    assert best_of_k_z(2.0, 3) == pytest.approx(Z_BEST_OF_3, abs=0.001)
+    assert best_of_k_z(2.0, 7) == pytest.approx(Z_BEST_OF_7, abs=0.001)
+
+
+def _three_explorers(lb_gain: float) -> list[Cand]:
+    """Anchor + three explorers; w02 moves the leaderboard by lb_gain, the others by nothing."""
+    return [
+        Cand("w01", "baseline", "baseline", 0.50, 0.40),
+        Cand("w02", "learning_rate", "optimizer", 0.52, 0.40 + lb_gain, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", 0.50, 0.40, change=("warmup_steps", 20)),
+        Cand("w04", "learning_rate", "optimizer", 0.49, 0.40, change=("lr", 0.0005)),
+    ]
+
+
+@pytest.mark.parametrize("lb_gain", [0.033, -0.033])
+def test_the_best_or_worst_of_three_must_clear_the_widened_band(tmp_path: Path, lb_gain: float) -> None:
+    """+/-0.033 beats the one-comparison prior band (0.030) but not 0.030 x 2.4256 / 2 = 0.0364."""
+    loop = Loop(tmp_path)
+    r1, p2 = loop.round(_three_explorers(lb_gain))
+    cal = r1.calibration
+    assert cal.noise_band == pytest.approx(PRIOR) and cal.compared == 3
+    assert cal.decision_band == pytest.approx(PRIOR * Z_BEST_OF_3 / 2, abs=1e-4)
+    assert p2.promotions == [] and p2.dead_ends == []
+    assert p2.standing_recipe["lr"] == 0.001
+    assert "decision band: 0.036" in render_report(r1)
+    # the same round judged one comparison at a time (best_of_k off) acts on the 0.033
+    (tmp_path / "plain").mkdir()
+    plain = Loop(tmp_path / "plain", noise=NoiseStatistic(best_of_k=False))
+    r1p, p2p = plain.round(_three_explorers(lb_gain))
+    assert r1p.calibration.decision_band == pytest.approx(PRIOR)
+    if lb_gain > 0:
+        assert [(p.key, p.new) for p in p2p.promotions] == [("lr", 0.002)]
+    else:
+        assert [(d.key, d.direction) for d in p2p.dead_ends] == [("lr", "increase")]
+
+
+def test_a_gain_beyond_the_widened_band_is_still_promoted(tmp_path: Path) -> None:
+    r1, p2 = Loop(tmp_path).round(_three_explorers(0.04))  # 0.040 > 0.0364
+    assert r1.calibration.decision_band < 0.04
+    assert [(p.key, p.new) for p in p2.promotions] == [("lr", 0.002)]
+    assert "best of 3" in p2.promotions[0].evidence

@@ -33,6 +33,11 @@ class NoiseStatistic(Artifact):
     # below the prior (a 1-dof sd estimate is off by 2x or more; the A/A bench promoted a placebo on it).
     # 0 = the replicates alone, as soon as there is one degree of freedom.
     prior_dof: float = Field(default=4.0, ge=0)
+    # A round promotes the best of k explorers (and registers the worst as a dead end), so a band set
+    # for ONE comparison fires more often than its multiplier says (A/A bench: 1 false promotion in 9
+    # rounds). With best_of_k the decision band keeps the one-comparison error rate for the whole round
+    # (Sidak): docs/META.md, "Decision band". False = compare every candidate against the plain band.
+    best_of_k: bool = True
 
 
 class ConstitutionRules(Artifact):

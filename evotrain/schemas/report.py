@@ -99,6 +99,14 @@ class Calibration(Artifact):
     drift_axis: str | None = None
     replication: Replication | None = None  # noise replicates + winner's curse from the last promotion
     noise_dof: int = 0  # degrees of freedom behind noise_band (0: the constitution's prior)
+    # noise_band widened for the best/worst of `compared` explorers (docs/META.md, "Decision band"):
+    # what a promotion and a leaderboard dead end must clear. None (older reports): noise_band.
+    decision_band: float | None = None
+    compared: int = 0  # explorers (non-baseline candidates with a dev score) the round compared
+
+    @property
+    def promotion_band(self) -> float:
+        return self.decision_band if self.decision_band is not None else self.noise_band
 
 
 class Surprise(Artifact):

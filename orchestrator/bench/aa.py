@@ -95,7 +95,7 @@ def aa_seed(paths: CampaignPaths, seed: int, stop_reason: str) -> AASeed:
     reports, policies = reports_and_policies(paths)
     final = policies[-1]
     eligible = [sum(1 for c in r.candidates if not c.is_baseline and c.leaderboard_gain is not None
-                    and c.leaderboard_gain > r.calibration.noise_band) for r in reports]
+                    and c.leaderboard_gain > r.calibration.promotion_band) for r in reports]
     return AASeed(
         seed=seed, campaign=paths.campaign, worker_seeds="per_worker", rounds_run=len(reports),
         promotions=len(final.promotions), rounds_with_promotion=len({p.round for p in final.promotions}),

@@ -28,7 +28,7 @@ from evotrain.schemas.report import (
 from orchestrator.campaign.compute_cost import evaluation_gpu_seconds, gpu_hour_rate
 from orchestrator.collect import calibration as cal
 from orchestrator.collect.narrative import Narratives, NarrativeWriter, RoundFacts, ScriptedNarrativeWriter
-from orchestrator.collect.noise import next_noise_rule, pooled_sd, recipe_sha256
+from orchestrator.collect.noise import decision_band, next_noise_rule, pooled_sd, recipe_sha256
 from orchestrator.collect.render import render_report
 from orchestrator.collect.replication import find_replication
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore, SubmissionBudgetExceeded
@@ -139,6 +139,8 @@ def _calibrate(
                            gap=c.dev - c.leaderboard) for c in scored]  # type: ignore[operator]
     rho = cal.spearman([r.dev for r in rows], [r.leaderboard for r in rows]) if len(rows) >= 2 else None
     others = [c for c in scored if not c.is_baseline and c.leaderboard_gain is not None]
+    # the submitted candidates were picked by the objective from every explorer with a dev score
+    compared = sum(1 for c in cands if not c.is_baseline and c.dev is not None)
     best = max(others, key=lambda c: c.leaderboard or 0.0, default=None)
     risers = [c for c in others if c.dev_gain is not None and c.leaderboard_gain is not None
               and cal.is_dev_only_rise(c.dev_gain, c.leaderboard_gain, dev_band, band)]
@@ -170,6 +172,7 @@ def _calibrate(
         dev_only_rise=drifter is not None, drift_streak=streak, drift_flag=flag, drift_evidence=evidence,
         drift_worker=drifter.worker_id if drifter else None, drift_axis=drifter.axis if drifter else None,
         replication=replication, noise_dof=noise_dof,
+        decision_band=decision_band(band, compared, rules.noise), compared=compared,
     )
 
 

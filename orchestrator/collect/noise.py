@@ -8,6 +8,12 @@ s * sqrt(2), so the band is max(floor, multiplier * sqrt(2) * s). The constituti
 as `prior_dof` degrees of freedom of an sd s0 = prior / (multiplier * sqrt(2)), pooled with the
 replicates: s^2 = (prior_dof * s0^2 + sum of squares) / (prior_dof + dof). With no degrees of freedom
 yet that is the prior itself (never below the floor).
+
+Decision band: a round compares k explorers with the anchor and acts on the best (promotion) and the
+worst (dead end), so the chance that ONE of k placebo candidates clears a one-comparison band is about
+k times the band's. With `best_of_k` the band is widened to keep the one-comparison error rate
+alpha = 1 - Phi(multiplier) for the whole round (Sidak): alpha_k = 1 - (1 - alpha)^(1/k), z_k =
+Phi^-1(1 - alpha_k), decision band = band * z_k / multiplier (k = 3: x1.21; k = 7: x1.36).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
+from statistics import NormalDist
 from typing import Literal
 
 from evotrain.schemas.common import RecipeValues
@@ -55,6 +62,23 @@ def band(replicates: list[Replicate], metric: Metric, stat: NoiseStatistic) -> f
     s0 = stat.prior / scale  # the sd the prior band stands for
     pooled = math.sqrt((stat.prior_dof * s0**2 + dof * s**2) / (stat.prior_dof + dof))
     return min(1.0, max(stat.floor, scale * pooled))
+
+
+def best_of_k_z(multiplier: float, k: int) -> float:
+    """The z a single comparison must clear so that the best of k keeps the error rate of one."""
+    if k <= 1:
+        return multiplier
+    normal = NormalDist()
+    alpha = 1.0 - normal.cdf(multiplier)
+    alpha_k = 1.0 - (1.0 - alpha) ** (1.0 / k)
+    return normal.inv_cdf(1.0 - alpha_k)
+
+
+def decision_band(noise_band: float, compared: int, stat: NoiseStatistic) -> float:
+    """The band a candidate's leaderboard gain must clear when it is one of `compared` explorers."""
+    if not stat.best_of_k or compared <= 1:
+        return noise_band
+    return min(1.0, max(stat.floor, noise_band * best_of_k_z(stat.multiplier, compared) / stat.multiplier))
 
 
 def describe(stat: NoiseStatistic, dof: int) -> str:

@@ -152,7 +152,7 @@ def _check_recipe_and_promotions(
     if new.promotions[: len(old.promotions)] != old.promotions:
         v.append("earlier promotions removed or edited")
     added = new.promotions[len(old.promotions):]
-    band = report.calibration.noise_band
+    band = report.calibration.promotion_band
     base_lb = report.calibration.baseline_leaderboard
     for p in added:
         backing = [c for c in report.candidates if not c.is_baseline and c.leaderboard is not None
@@ -163,7 +163,7 @@ def _check_recipe_and_promotions(
         if not gains:
             v.append(f"promotion of '{p.key}'={p.new!r} has no submitted candidate with that change")
         elif max(gains) <= band:
-            v.append(f"promotion of '{p.key}' without leaderboard gain above the noise band "
+            v.append(f"promotion of '{p.key}' without leaderboard gain above the decision band "
                      f"({max(gains):+.4f} <= {band:.4f})")
         elif all(abs(g - p.leaderboard_gain) > 1e-9 for g in gains):
             v.append(f"promotion of '{p.key}' states gain {p.leaderboard_gain:+.4f}, "

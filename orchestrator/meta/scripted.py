@@ -9,7 +9,7 @@ from __future__ import annotations
 from evotrain.schemas.common import KeyChange, set_path
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
-from evotrain.schemas.report import CandidateSummary, RoundReport
+from evotrain.schemas.report import Calibration, CandidateSummary, RoundReport
 from orchestrator.meta.derive import active_categories, derive
 
 
@@ -36,6 +36,12 @@ def _dead_end(c: CandidateSummary, report: RoundReport, why: str, evidence: str,
     )
 
 
+def _band_text(cal: Calibration) -> str:
+    if cal.promotion_band == cal.noise_band:
+        return f"band {cal.noise_band:.3f}"
+    return f"band {cal.promotion_band:.3f} for the best of {cal.compared}; one comparison {cal.noise_band:.3f}"
+
+
 def _known(dead: list[DeadEnd], entry: DeadEnd) -> bool:
     return any((d.key, d.direction, d.value) == (entry.key, entry.direction, entry.value) for d in dead)
 
@@ -48,10 +54,10 @@ def _new_dead_ends(old: Policy, report: RoundReport) -> list[DeadEnd]:
         if cal.drift_flag and c.worker_id == cal.drift_worker:
             entry = _dead_end(c, report, "raised dev without moving the leaderboard (proxy drift)",
                               cal.drift_evidence, old.axes)
-        elif not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain < -cal.noise_band:
+        elif not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain < -cal.promotion_band:
             entry = _dead_end(c, report, "lowered the leaderboard beyond the noise band",
                               f"r{report.round:03d} {c.worker_id}: leaderboard {c.leaderboard_gain:+.3f} vs anchor "
-                              f"(band {cal.noise_band:.3f})", old.axes)
+                              f"({_band_text(cal)})", old.axes)
         if entry is not None and not _known(dead, entry):
             dead.append(entry)
     return dead
@@ -62,7 +68,7 @@ def _promotion(old: Policy, report: RoundReport, rules: ConstitutionRules) -> tu
     cal = report.calibration
     eligible = [
         c for c in report.candidates
-        if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > cal.noise_band
+        if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > cal.promotion_band
         and c.changes and c.worker_id != cal.drift_worker and c.failure is None
         and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
     ]
@@ -70,7 +76,7 @@ def _promotion(old: Policy, report: RoundReport, rules: ConstitutionRules) -> tu
         return None, []
     best = max(eligible, key=lambda c: (c.leaderboard_gain, c.worker_id))
     evidence = (f"r{report.round:03d} {best.worker_id} ({best.axis}): leaderboard {best.leaderboard:.3f}, "
-                f"{best.leaderboard_gain:+.3f} over the anchor (band {cal.noise_band:.3f})")
+                f"{best.leaderboard_gain:+.3f} over the anchor ({_band_text(cal)})")
     return best, [
         Promotion(round=report.round, key=k.key, old=k.old, new=k.new,
                   leaderboard_gain=best.leaderboard_gain, evidence=evidence)  # type: ignore[arg-type]
