@@ -145,7 +145,7 @@ def test_the_best_or_worst_of_three_must_clear_the_widened_band(tmp_path: Path, 
     assert cal.decision_band == pytest.approx(PRIOR * Z_BEST_OF_3 / 2, abs=1e-4)
     assert p2.promotions == [] and p2.dead_ends == []
     assert p2.standing_recipe["lr"] == 0.001
-    assert "decision band: 0.036" in render_report(r1)
+    assert "decision band: leaderboard 0.036, dev 0.036" in render_report(r1)
     # the same round judged one comparison at a time (best_of_k off) acts on the 0.033
     (tmp_path / "plain").mkdir()
     plain = Loop(tmp_path / "plain", noise=NoiseStatistic(best_of_k=False))
@@ -162,3 +162,16 @@ def test_a_gain_beyond_the_widened_band_is_still_promoted(tmp_path: Path) -> Non
     assert r1.calibration.decision_band < 0.04
     assert [(p.key, p.new) for p in p2.promotions] == [("lr", 0.002)]
     assert "best of 3" in p2.promotions[0].evidence
+
+
+def test_a_dev_only_rise_is_the_largest_of_k_dev_gains_and_must_clear_the_widened_dev_band(tmp_path: Path) -> None:
+    """Dev +0.033 with the leaderboard flat: a rise against one comparison (0.030), not against the best
+    of three (0.0364): the A/A bench flagged drift on a placebo with the one-comparison dev band."""
+    cands = _three_explorers(0.0)
+    cands[1] = Cand("w02", "learning_rate", "optimizer", 0.533, 0.40, change=("lr", 0.002))
+    r1, _ = Loop(tmp_path).round(cands)
+    assert r1.calibration.dev_decision_band == pytest.approx(PRIOR * Z_BEST_OF_3 / 2, abs=1e-4)
+    assert not r1.calibration.dev_only_rise and r1.calibration.drift_worker is None
+    (tmp_path / "plain").mkdir()
+    r1p, _ = Loop(tmp_path / "plain", noise=NoiseStatistic(best_of_k=False)).round(cands)
+    assert r1p.calibration.dev_only_rise and r1p.calibration.drift_worker == "w02"

@@ -103,6 +103,7 @@ class Calibration(Artifact):
     # what a promotion and a leaderboard dead end must clear. None (older reports): noise_band.
     decision_band: float | None = None
     compared: int = 0  # explorers (non-baseline candidates with a dev score) the round compared
+    dev_decision_band: float | None = None  # dev_band widened the same way: the dev-only-rise test
 
     @property
     def promotion_band(self) -> float:

@@ -142,8 +142,10 @@ def _calibrate(
     # the submitted candidates were picked by the objective from every explorer with a dev score
     compared = sum(1 for c in cands if not c.is_baseline and c.dev is not None)
     best = max(others, key=lambda c: c.leaderboard or 0.0, default=None)
+    # the drifter is the largest dev gain of k explorers: judged against the best-of-k dev band
+    dev_decision = decision_band(dev_band, compared, rules.noise)
     risers = [c for c in others if c.dev_gain is not None and c.leaderboard_gain is not None
-              and cal.is_dev_only_rise(c.dev_gain, c.leaderboard_gain, dev_band, band)]
+              and cal.is_dev_only_rise(c.dev_gain, c.leaderboard_gain, dev_decision, band)]
     drifter = max(risers, key=lambda c: c.dev_gain or 0.0, default=None)
     streak = cal.drift_streak([p.dev_only_rise for p in policy.history], drifter is not None)
     focus = drifter or max(others, key=lambda c: c.dev or 0.0, default=None)
@@ -157,7 +159,7 @@ def _calibrate(
     if drifter is not None:
         evidence = (
             f"r{policy.round:03d} {drifter.worker_id} ({drifter.axis}): dev {drifter.dev:.3f} "
-            f"({drifter.dev_gain:+.3f} vs anchor, band {dev_band:.3f}), leaderboard {drifter.leaderboard:.3f} "
+            f"({drifter.dev_gain:+.3f} vs anchor, band {dev_decision:.3f}), leaderboard {drifter.leaderboard:.3f} "
             f"({drifter.leaderboard_gain:+.3f}, band {band:.3f}); dev-only rise {streak} round(s) in a row"
         )
     return Calibration(
@@ -173,6 +175,7 @@ def _calibrate(
         drift_worker=drifter.worker_id if drifter else None, drift_axis=drifter.axis if drifter else None,
         replication=replication, noise_dof=noise_dof,
         decision_band=decision_band(band, compared, rules.noise), compared=compared,
+        dev_decision_band=dev_decision,
     )
 
 
