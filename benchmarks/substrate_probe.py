@@ -6,7 +6,9 @@
 
 Trains the substrate's recipe (with `--set key=JSON` changes; `mix.<family>=w` for mixture weights) in
 this process from its committed base, and at every saved checkpoint scores the frozen dev split and
-`--n` uniform items of each difficulty level in `--levels` with the frozen harness. Prints one JSON
+`--n` uniform items of each difficulty level in `--levels` with the frozen harness, and both halves of
+the local leaderboard's hidden split (its orchestrator-side spec, generated in-process the way the
+leaderboard's generate command does). Prints one JSON
 line per checkpoint. SUB points at another copy of the substrate (e.g. one with changed generators,
 benchmarks/patches/learnable_levels.patch): this is a research probe, not a campaign run.
 """
@@ -33,6 +35,9 @@ from minitask.recipe import load_recipe, resolve_base  # noqa: E402
 from minitask.splits import DEV_DIFFICULTY, DEV_MIX, DEV_SEED, TRAIN_SEED_OFFSET  # noqa: E402
 from pipeline.encode import encode_puzzle  # noqa: E402
 from train import train  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from orchestrator.leaderboard.local import HiddenSplitSpec  # noqa: E402
 
 PROBE_SEED = 99  # the probe's level items: neither the dev seed nor a training seed
 
@@ -69,9 +74,16 @@ def main() -> int:
     levels = {lv: generate_items(args.n, dict.fromkeys(FAMILIES, 1.0), PROBE_SEED, int(lv))
               for lv in args.levels.split(",")}
     dev = generate_items(recipe.dev_items, DEV_MIX, DEV_SEED, DEV_DIFFICULTY)
+    spec = HiddenSplitSpec()
+    hidden = {"lb_public": generate_items(spec.n_public, spec.mix, spec.public_seed, spec.difficulty),
+              "lb_private": generate_items(spec.n_private, spec.mix, spec.private_seed, spec.difficulty)}
 
     def on_save(step: int, ckpt: Path, model: torch.nn.Module) -> None:
         row: dict[str, object] = {"step": step, "dev": round(score(model, tok, dev).overall, 3)}
+        for half, half_items in hidden.items():
+            result = score(model, tok, half_items)
+            row[half] = round(result.overall, 3)
+            row[f"{half}_by_family"] = {f: round(a, 2) for f, a in result.by_family.items()}
         for lv, level_items in levels.items():
             result = score(model, tok, level_items)
             row[f"level{lv}"] = round(result.overall, 3)

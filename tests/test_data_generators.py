@@ -155,11 +155,28 @@ def test_json_round_trip(family: str) -> None:
 
 def test_difficulty_knobs_change_the_puzzles() -> None:
     rng = random.Random
-    # bit: 0 = one simple op, 1 = two composed ops, 2 = AND/OR/XOR with a shifted self or maj/choice
-    assert all("|" not in generate_puzzle("bit_manipulation", rng(s), 0).rule for s in SEEDS)
-    assert all("|" in generate_puzzle("bit_manipulation", rng(s), 1).rule for s in SEEDS)
-    hard = {generate_puzzle("bit_manipulation", rng(s), 2).rule.split(":")[0] for s in SEEDS}
-    assert hard <= {"and", "or", "xor2", "maj", "ch"} and len(hard) >= 3
+    # bit: 0 = one of 6 one-step ops, 1 = one of 10 (shifts/rotations by 1 or 2),
+    # 2 = two composed ops, or AND/OR/XOR with a shifted self, or maj/choice
+    level0 = {generate_puzzle("bit_manipulation", rng(s), 0).rule for s in range(200)}
+    assert level0 == {"not", "rev", "shl1", "shr1", "rotl1", "rotr1"}
+    level1 = {generate_puzzle("bit_manipulation", rng(s), 1).rule for s in range(300)}
+    assert level1 == level0 | {"shl2", "shr2", "rotl2", "rotr2"}
+    hard = [generate_puzzle("bit_manipulation", rng(s), 2).rule for s in range(100)]
+    assert any("|" in r for r in hard)
+    assert {r.split(":")[0] for r in hard if "|" not in r} <= {"and", "or", "xor2", "maj", "ch"}
+    # unit and gravity: levels 0-1 draw from a few factors / g values, level 2 from the real range
+    assert {generate_puzzle("unit_conversion", rng(s), d).rule for s in range(200) for d in (0, 1)} == {
+        "factor:0.5", "factor:1.5", "factor:2.0", "factor:2.5", "factor:3.0"}
+    assert {generate_puzzle("gravity", rng(s), d).rule for s in range(200) for d in (0, 1)} == {
+        "g:4.0", "g:6.0", "g:8.0", "g:10.0", "g:12.0"}
+    assert len({generate_puzzle("unit_conversion", rng(s), 2).rule for s in SEEDS}) > 20  # 151 factors
+    assert max(float(generate_puzzle("unit_conversion", rng(s), 0).query) for s in SEEDS) <= 12
+    assert {generate_puzzle("gravity", rng(s), 1).query for s in range(100)} >= {"1.5", "4.5"}
+    # cipher: a Caesar shift at 0 (1..3) and 1 (1..6), any key at 2
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    for d, shifts in ((0, range(1, 4)), (1, range(1, 7))):
+        keys = {generate_puzzle("text_cipher", rng(s), d).rule.removeprefix("sub:") for s in range(100)}
+        assert keys == {alphabet[k:] + alphabet[:k] for k in shifts}
     # cipher: fewer example lines at higher difficulty; 0 and 1 cover every query letter
     for d, lines in ((0, 5), (1, 4), (2, 3)):
         for s in SEEDS:

@@ -55,6 +55,13 @@ PHASE3_LEVELS = (3, 1, 0)
 PHASE3_FAMILY_WEIGHTS = {"bit_manipulation": 3.0, "equations": 3.0, "numeral_system": 0.5,
                          "text_cipher": 0.5, "unit_conversion": 1.0, "gravity": 1.0}
 PHASE3_STATED_FRACTION = 0.3
+# Phase 4: explicit items in the LONG layout (examples, query, the stated rule: the layout
+# post-training meets once the model writes `rule→` itself) on the learnable levels 0 and 1 only.
+# Phase 3 taught the short layout, and the base then applied no stated rule in the long one
+# (issue #13, docs/BENCHMARKS.md "point 1").
+PHASE4_SEED = SEED + 4
+PHASE4_LR = 1e-3
+PHASE4_LEVELS = (1, 1, 0)
 
 
 def explicit_pair(tok: CharTokenizer, p: Puzzle) -> tuple[list[int], list[int]]:
@@ -152,10 +159,11 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=1500, help="phase 1 steps")
     ap.add_argument("--phase2-steps", type=int, default=500)
     ap.add_argument("--phase3-steps", type=int, default=1800)
+    ap.add_argument("--phase4-steps", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", type=Path, default=None,
                     help="a checkpoint built by this script's earlier phases: resume at --start-phase")
-    ap.add_argument("--start-phase", type=int, default=2, choices=[2, 3])
+    ap.add_argument("--start-phase", type=int, default=2, choices=[2, 3, 4])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -179,24 +187,34 @@ def main() -> int:
             pair = stated_pair(tok, p) if rng2.random() < PHASE2_STATED_FRACTION else explicit_pair(tok, p)
             by_family2.setdefault(p.family, []).append(pair)
         train_steps(model, by_family2, rng2, args.phase2_steps, PHASE2_LR, PHASE2_FAMILY_WEIGHTS)
-    rng3 = random.Random(PHASE3_SEED)
-    buckets: dict[str, list[tuple[list[int], list[int]]]] = {}
-    for p in build_items(PHASE3_SEED, PHASE3_LEVELS):
-        stated = rng3.random() < PHASE3_STATED_FRACTION
-        pair = stated_pair(tok, p) if stated else short_explicit_pair(tok, p)
-        buckets.setdefault(f"{p.family}/{'stated' if stated else 'explicit'}", []).append(pair)
-    weights = {k: PHASE3_FAMILY_WEIGHTS[k.split("/")[0]] * (PHASE3_STATED_FRACTION if k.endswith("stated")
-               else 1 - PHASE3_STATED_FRACTION) for k in buckets}
-    train_steps(model, buckets, rng3, args.phase3_steps, PHASE3_LR, weights)
+    if args.init is None or args.start_phase <= 3:
+        rng3 = random.Random(PHASE3_SEED)
+        buckets: dict[str, list[tuple[list[int], list[int]]]] = {}
+        for p in build_items(PHASE3_SEED, PHASE3_LEVELS):
+            stated = rng3.random() < PHASE3_STATED_FRACTION
+            pair = stated_pair(tok, p) if stated else short_explicit_pair(tok, p)
+            buckets.setdefault(f"{p.family}/{'stated' if stated else 'explicit'}", []).append(pair)
+        weights = {k: PHASE3_FAMILY_WEIGHTS[k.split("/")[0]] * (PHASE3_STATED_FRACTION if k.endswith("stated")
+                   else 1 - PHASE3_STATED_FRACTION) for k in buckets}
+        train_steps(model, buckets, rng3, args.phase3_steps, PHASE3_LR, weights)
+    rng4 = random.Random(PHASE4_SEED)
+    by_family4: dict[str, list[tuple[list[int], list[int]]]] = {}
+    for p in build_items(PHASE4_SEED, PHASE4_LEVELS):
+        by_family4.setdefault(p.family, []).append(explicit_pair(tok, p))
+    train_steps(model, by_family4, rng4, args.phase4_steps, PHASE4_LR)
     seconds = time.perf_counter() - t0
     acc = explicit_accuracy(model, tok, held)
+    by_level = {level: explicit_accuracy(model, tok, [p for p in held if p.difficulty == level])
+                for level in range(MAX_DIFFICULTY + 1)}
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(args.out))
     tok.save(args.out)
     info = {"steps": args.steps, "phase2_steps": args.phase2_steps, "phase3_steps": args.phase3_steps,
+            "phase4_steps": args.phase4_steps,
             "init": str(args.init or ""), "start_phase": args.start_phase if args.init else 1,
             "seconds": round(seconds, 1), "threads": args.threads,
-            "params": sum(p.numel() for p in model.parameters()), "explicit_rule_accuracy": acc}
+            "params": sum(p.numel() for p in model.parameters()), "explicit_rule_accuracy": acc,
+            "explicit_rule_accuracy_by_level": by_level}
     (args.out / "pretrain_info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info), flush=True)
     return 0

@@ -1,7 +1,7 @@
 """LoRA post-training of the base checkpoint (editable: workers may change the loop).
 
 A plain PyTorch loop in the nanoGPT style: sample a batch, forward, loss on target tokens,
-backward, clip, step. Adapters are saved in PEFT format at the recipe's save_steps; the caller's
+backward, clip, step. Adapters are saved in PEFT format at the recipe's save_steps and at the last step; the caller's
 `on_save` hook evaluates each one while the model is in memory.
 """
 
@@ -118,7 +118,9 @@ def train(
         if step % LOG_EVERY == 0 or step == recipe.max_steps:
             outcome.loss_curve.append((step, sum(window) / len(window)))
             window.clear()
-        if step in recipe.save_steps:
+        # the last step is always saved: a longer schedule is judged on where it ends, not on a
+        # checkpoint it shares with a shorter one
+        if step in recipe.save_steps or step == recipe.max_steps:
             outcome.train_seconds += time.perf_counter() - t0
             ckpt = out_dir / "checkpoints" / f"step-{step:05d}"
             model.save_pretrained(str(ckpt))

@@ -18,8 +18,12 @@ QUERY_SUFFIX = "s given d = 0.5*g*t^2."
 # Real data: g in about [4.9, 19.6], t in [1, 5] shown like str(round(t, 2)).
 G_RANGE = (4.9, 19.6)
 T_RANGE = (1.0, 5.0)
-# difficulty -> (g decimals, example count)
-KNOBS = {0: (1, 5), 1: (2, 4), 2: (4, 3)}
+# difficulty -> example count. Levels 0 and 1 use a few whole g values (a table a small model can
+# learn to induce); 0 has whole seconds (shown "3.0", a real input shape), 1 half seconds over the
+# real range. Level 2 is the real data: g with 2 decimals, t with 2 decimals.
+KNOBS = {0: 4, 1: 4, 2: 4}
+LEARNABLE_G = (4, 6, 8, 10, 12)
+LEARNABLE_TIMES = {0: tuple(float(t) for t in range(1, 7)), 1: tuple(t / 2 for t in range(2, 11))}
 
 
 def show(x: float) -> str:
@@ -42,11 +46,12 @@ def parse(prompt: str) -> tuple[list[Example], str]:
 
 
 def generate(rng: random.Random, difficulty: int) -> Puzzle:
-    decimals, n_examples = KNOBS[difficulty]
-    g = round(rng.uniform(*G_RANGE), decimals)
+    n_examples = KNOBS[difficulty]
+    learnable = difficulty in LEARNABLE_TIMES
+    g = float(rng.choice(LEARNABLE_G)) if learnable else round(rng.uniform(*G_RANGE), 2)
     times: list[str] = []
     while len(times) < n_examples + 1:
-        t = show(rng.uniform(*T_RANGE))
+        t = str(rng.choice(LEARNABLE_TIMES[difficulty])) if learnable else show(rng.uniform(*T_RANGE))
         if t not in times:
             times.append(t)
     examples = [Example(t, distance(t, g)) for t in times[:-1]]

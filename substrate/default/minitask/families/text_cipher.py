@@ -43,6 +43,8 @@ VOCABULARY = tuple(sorted(set(NOUNS + PLACES + THINGS + VERBS + ADJECTIVES + PRE
 
 # difficulty -> (example lines, query letters must all appear in the examples)
 KNOBS = {0: (5, True), 1: (4, True), 2: (3, False)}
+# Levels 0 and 1: a Caesar shift (one number to induce, one rule for every letter); 2: any key.
+CAESAR_SHIFTS = {0: (1, 2, 3), 1: (1, 2, 3, 4, 5, 6)}
 
 
 def _noun_phrase(rng: random.Random, pool: list[str]) -> list[str]:
@@ -89,7 +91,11 @@ def parse(prompt: str) -> tuple[list[Example], str]:
 def generate(rng: random.Random, difficulty: int) -> Puzzle:
     n_lines, covered = KNOBS[difficulty]
     letters = list(string.ascii_lowercase)
-    rng.shuffle(letters)
+    if difficulty in CAESAR_SHIFTS:
+        k = rng.choice(CAESAR_SHIFTS[difficulty])
+        letters = letters[k:] + letters[:k]
+    else:
+        rng.shuffle(letters)
     key = "".join(letters)
     while True:
         plains = [sentence(rng) for _ in range(n_lines + 1)]

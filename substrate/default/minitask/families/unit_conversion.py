@@ -14,8 +14,12 @@ QUERY_PREFIX = "\nNow, convert the following measurement: "
 # Real data: factor in [0.5, 2.0], inputs 5..50 shown like Python's str(round(x, 2)), outputs "%.2f".
 FACTOR_RANGE = (0.5, 2.0)
 VALUE_RANGE = (5.0, 50.0)
-# difficulty -> (factor decimals, example count); fewer examples and finer factors are harder.
-KNOBS = {0: (1, 5), 1: (2, 4), 2: (4, 3)}
+# difficulty -> example count. Levels 0 and 1 use a few factors and whole-number inputs (shown "12.0",
+# a real input shape) so the rule can be induced by a small model; 1 has larger inputs.
+# Level 2 is the real data: any factor in FACTOR_RANGE with 2 decimals, any 2-decimal input.
+KNOBS = {0: 5, 1: 4, 2: 4}
+LEARNABLE_FACTORS = (0.5, 1.5, 2.0, 2.5, 3.0)
+LEARNABLE_VALUES = {0: (2, 12), 1: (5, 33)}  # answers stay below 100 like the real ones
 
 
 def show_value(x: float) -> str:
@@ -38,11 +42,15 @@ def parse(prompt: str) -> tuple[list[Example], str]:
 
 
 def generate(rng: random.Random, difficulty: int) -> Puzzle:
-    decimals, n_examples = KNOBS[difficulty]
-    factor = round(rng.uniform(*FACTOR_RANGE), decimals)
+    n_examples = KNOBS[difficulty]
+    learnable = difficulty in LEARNABLE_VALUES
+    factor = rng.choice(LEARNABLE_FACTORS) if learnable else round(rng.uniform(*FACTOR_RANGE), 2)
     values: list[str] = []
     while len(values) < n_examples + 1:
-        v = show_value(rng.uniform(*VALUE_RANGE))
+        if learnable:
+            v = str(float(rng.randint(*LEARNABLE_VALUES[difficulty])))
+        else:
+            v = show_value(rng.uniform(*VALUE_RANGE))
         if v not in values:
             values.append(v)
     examples = [Example(v, convert(v, factor)) for v in values[:-1]]
