@@ -42,6 +42,16 @@ VARIANTS: dict[str, dict[str, object]] = {
                       "lora_target_modules": ALL_MODULES},
     "stack": {"learning_rate": 0.005, "max_grad_norm": 1.0, "max_steps": 200, "save_steps": [100, 200],
               "lora_r": 16, "lora_alpha": 32, "lora_target_modules": ALL_MODULES},
+    "stack_400": {"learning_rate": 0.005, "max_grad_norm": 1.0, "max_steps": 400, "save_steps": [200, 400],
+                  "lora_r": 16, "lora_alpha": 32, "lora_target_modules": ALL_MODULES},
+    "stack_400_mix": {"learning_rate": 0.005, "max_grad_norm": 1.0, "max_steps": 400, "save_steps": [200, 400],
+                      "lora_r": 16, "lora_alpha": 32, "lora_target_modules": ALL_MODULES,
+                      "mixture_weights.bit_manipulation": 2.0, "mixture_weights.text_cipher": 0.25},
+    "tuned_mix": {"learning_rate": 0.005, "max_grad_norm": 1.0, "mixture_weights.bit_manipulation": 2.0,
+                  "mixture_weights.text_cipher": 0.25},
+    "tuned_answer_only": {"learning_rate": 0.005, "max_grad_norm": 1.0, "trace_style": "answer_only"},
+    "tuned_difficulty_1": {"learning_rate": 0.005, "max_grad_norm": 1.0, "train_difficulty": 1},
+    "tuned_equations_x4": {"learning_rate": 0.005, "max_grad_norm": 1.0, "mixture_weights.equations": 4.0},
 }
 
 
