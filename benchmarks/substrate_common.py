@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from evotrain.io import read_model
-from evotrain.schemas.results import RunResults
+from evotrain.schemas.results import JudgeReport, RunResults
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSTRATE = ROOT / "substrate" / "default"
@@ -52,4 +52,7 @@ def run_recipe(recipe: Path, out: Path, seed: int | None = None, threads: int | 
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{recipe}: exit {proc.returncode}: {proc.stderr[-1500:]}")
-    return read_model(out / "results.json", RunResults), wall
+    results = read_model(out / "results.json", RunResults)
+    # the run's own checkpoint scores are telemetry; the frozen judge's report (judge.json) is what counts
+    judged = read_model(out / "judge.json", JudgeReport)
+    return results.model_copy(update={"checkpoints": judged.checkpoints, "eval_seconds": judged.eval_seconds}), wall
