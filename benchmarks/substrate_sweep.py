@@ -36,6 +36,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "difficulty_1": {"train_difficulty": 1},
     "r16_all_modules": {"lora_r": 16, "lora_alpha": 32, "lora_target_modules": ALL_MODULES},
     "steps_200": {"max_steps": 200, "save_steps": [100, 200]},
+    "mix_bits_x2": {"mixture_weights.bit_manipulation": 2.0, "mixture_weights.text_cipher": 0.25},
     "tuned": {"learning_rate": 0.005, "max_grad_norm": 1.0},
     "tuned_steps_200": {"learning_rate": 0.005, "max_grad_norm": 1.0, "max_steps": 200, "save_steps": [100, 200]},
     "tuned_r16_all": {"learning_rate": 0.005, "max_grad_norm": 1.0, "lora_r": 16, "lora_alpha": 32,
