@@ -1,8 +1,8 @@
 """LoRA post-training of the base checkpoint (editable: workers may change the loop).
 
 A plain PyTorch loop in the nanoGPT style: sample a batch, forward, loss on target tokens,
-backward, clip, step. Adapters are saved in PEFT format at the recipe's save_steps and at the last step; the caller's
-`on_save` hook evaluates each one while the model is in memory.
+backward, clip, step. Adapters are saved in PEFT format at the recipe's save_steps and at the last
+step; the caller's `on_save` hook evaluates each one while the model is in memory.
 """
 
 from __future__ import annotations
