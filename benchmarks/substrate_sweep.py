@@ -53,6 +53,19 @@ VARIANTS: dict[str, dict[str, object]] = {
     "tuned_answer_only": {"learning_rate": 0.005, "max_grad_norm": 1.0, "trace_style": "answer_only"},
     "tuned_difficulty_1": {"learning_rate": 0.005, "max_grad_norm": 1.0, "train_difficulty": 1},
     "tuned_equations_x4": {"learning_rate": 0.005, "max_grad_norm": 1.0, "mixture_weights.equations": 4.0},
+    # seventh session: candidates for a third axis category beyond the band (optimiser, data mix,
+    # curriculum) and for a dev-only axis (the planted drift), all from today's baseline
+    "lr_15e-3": {"learning_rate": 0.015},
+    "lr_2e-2": {"learning_rate": 0.02},
+    "batch_32": {"batch_size": 32},
+    "no_cipher": {"mixture_weights.text_cipher": 0.0},
+    "mix_learnable": {"mixture_weights.text_cipher": 0.0, "mixture_weights.numeral_system": 0.5,
+                      "mixture_weights.bit_manipulation": 2.0},
+    "difficulty_lb": {"train_difficulty": {"numeral_system": 1, "equations": 1}},
+    "lr_1e-3": {"learning_rate": 0.001},
+    "lr_1e-3_numerals_x4": {"learning_rate": 0.001, "mixture_weights.numeral_system": 4.0},
+    "stack_400_equations_x4": {"max_steps": 400, "save_steps": [200, 400], "lora_r": 16, "lora_alpha": 32,
+                               "lora_target_modules": ALL_MODULES, "mixture_weights.equations": 4.0},
 }
 
 
