@@ -187,8 +187,14 @@ def test_difficulty_knobs_change_the_puzzles() -> None:
     # numeral: value range grows
     assert max(int(generate_puzzle("numeral_system", rng(s), 0).query) for s in SEEDS) <= 39
     assert max(int(generate_puzzle("numeral_system", rng(s), 2).query) for s in SEEDS) > 100
-    # equations: 0 plain single operator, 1 reversed world, 2 symbolic digits
+    # equations: 0 one copy operator (concatenate either way) under a random symbol, 1 reversed
+    # world with two of all six operations, 2 symbolic digits
+    level0 = {generate_puzzle("equations", rng(s), 0).rule.split("=")[1] for s in range(100)}
+    assert level0 == {"concat", "concat_rev"}
     assert all(generate_puzzle("equations", rng(s), 0).rule.count("=") == 1 for s in SEEDS)
+    level1 = {op.split("=")[1] for s in range(200)
+              for op in generate_puzzle("equations", rng(s), 1).rule.split(";")[-1][3:].split(",")}
+    assert level1 == {"add", "sub", "mul", "absdiff", "concat", "concat_rev"}
     assert all("rev" in generate_puzzle("equations", rng(s), 1).rule.split(";") for s in SEEDS)
     for s in SEEDS:
         p = generate_puzzle("equations", rng(s), 2)

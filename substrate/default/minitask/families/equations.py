@@ -24,6 +24,9 @@ QUERY_PREFIX = "\nNow, determine the result for: "
 SYMBOLS = "!\"#$%&'()*+-/:<>?@[\\]^`{|}"  # every non-digit character seen in the real equations
 OPERATIONS = ("add", "sub", "mul", "absdiff", "concat", "concat_rev")
 NATURAL = {"add": "+", "sub": "-", "mul": "*"}
+# Level 0: the copy operations only, which a small model can learn to induce; arithmetic on two
+# 2-digit operands it does not learn in a LoRA run (docs/BENCHMARKS.md, issue #13).
+LEARNABLE_OPERATIONS = ("concat", "concat_rev")
 N_EXAMPLES = (3, 5)
 
 
@@ -88,7 +91,7 @@ def solve(rule: str, lhs: str) -> tuple[str, list[str]]:
 
 def sample_rule(rng: random.Random, difficulty: int) -> str:
     if difficulty == 0:
-        name = rng.choice(OPERATIONS)
+        name = rng.choice(LEARNABLE_OPERATIONS)
         sym = NATURAL.get(name) or rng.choice(SYMBOLS)
         return f"op:{sym}={name}"
     pool = list(SYMBOLS)
