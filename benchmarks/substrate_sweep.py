@@ -66,6 +66,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "lr_1e-3_numerals_x4": {"learning_rate": 0.001, "mixture_weights.numeral_system": 4.0},
     "stack_400_equations_x4": {"max_steps": 400, "save_steps": [200, 400], "lora_r": 16, "lora_alpha": 32,
                                "lora_target_modules": ALL_MODULES, "mixture_weights.equations": 4.0},
+    "equations_x0.25": {"mixture_weights.equations": 0.25},
+    "equations_x3.25": {"mixture_weights.equations": 3.25},
     "equations_x7": {"mixture_weights.equations": 7.0},
     "equations_x10": {"mixture_weights.equations": 10.0},
     "stack_equations_x4": {"max_steps": 200, "save_steps": [100, 200], "lora_r": 16, "lora_alpha": 32,
