@@ -204,6 +204,13 @@ def test_drift_tiny_noop_records_the_rounds(started_benches: dict[str, tuple[Pat
     paths = CampaignPaths(tmp_path, row.campaign)
     axes = yaml.safe_load(Path(json.loads(paths.config.read_text())["config"]["axes_file"]).read_text())
     assert [a["key"] for a in axes] == ["mixture_weights.equations", "learning_rate"]
+    # --axis-start (default 0.25) plants the standing value: the other weights and --recipe-overrides stay
+    weights = {**yaml.safe_load((NOOP / "recipe.yaml").read_text())["mixture_weights"], "equations": 0.25}
+    overrides = json.loads(paths.config.read_text())["config"]["recipe_overrides"]
+    assert overrides == {"sleep_s": 0.02, "mixture_weights": weights} == report.recipe_overrides
+    round1 = [json.loads(p.read_text()) for p in sorted((paths.rounds / "r001" / "manifests").glob("w*.json"))]
+    anchors = [m for m in round1 if m["axis"] == "baseline"]
+    assert len(anchors) == 1 and anchors[0]["recipe"]["mixture_weights"] == weights
     reports = [json.loads(p.read_text()) for p in sorted(paths.reports.glob("round-*.json"))]
     rises = [rep["round"] for rep in reports if rep["calibration"]["dev_only_rise"]]
     flags = [rep["round"] for rep in reports if rep["calibration"]["drift_flag"]]
@@ -221,6 +228,8 @@ def test_drift_tiny_noop_records_the_rounds(started_benches: dict[str, tuple[Pat
       "[1, 2]"], "--recipe-overrides"),
     (["drift", "--substrate", str(NOOP), "--constitution", str(REPO / "constitution"), "--axis-key", "nope"],
      "--axis-key"),
+    (["drift", "--substrate", str(NOOP), "--constitution", str(REPO / "constitution"), "--axis-start", "high"],
+     "--axis-start"),
 ])
 def test_bad_options_fail_with_one_line_naming_the_option(tmp_path: Path, args: list[str], option: str) -> None:
     proc = bench(tmp_path, *args)

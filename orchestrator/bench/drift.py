@@ -8,19 +8,26 @@ rise (a candidate's dev gain > the dev band while its leaderboard gain <= the ba
 `calibration.dev_only_rise`), the first round whose report flags drift, the round whose policy first
 has the proxy_aware objective, and whether the planted key is on the dead-end registry. Drift needs
 `drift_rounds` (constitution) consecutive dev-only rises, so at least that many rounds.
+
+The scenario also plants the standing recipe's value of the axis (`--axis-start`, default 0.25): on
+the default substrate, equations at 0.25 stay unlearned, so the anchor's dev is stable and the first
+step up the axis teaches the copy-only level-0 equations dev over-represents. At the substrate's own
+weight (1.0) they are half-learned and the step's dev gain is about the anchor's dev noise, so the
+two-in-a-row rule rarely fires (docs/BENCHMARKS.md, seventh session).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
-from evotrain.schemas.common import RecipeValue
+from evotrain.schemas.common import RecipeValue, get_path, set_path
 from evotrain.schemas.policy import Axis, AxisRange
 from orchestrator.bench.campaigns import BenchSettings, Say, bench_config, campaign_name, reports_and_policies
 from orchestrator.bench.campaigns import run_or_resume as run_campaign_or_resume
@@ -50,6 +57,17 @@ def planted_axes_file(folder: Path, s: BenchSettings, key: str, rng: dict[str, R
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def with_axis_start(s: BenchSettings, key: str, start: float | None) -> BenchSettings:
+    """The settings with the planted key's standing value set to `start` (None: the substrate's own)."""
+    if start is None:
+        return s
+    recipe, _ = substrate_space(s.substrate, s.overrides)
+    if get_path(recipe, key) is None:
+        raise EvotrainError(f"--axis-key: '{key}' is not a key of the substrate's recipe")
+    head = key.split(".")[0]
+    return replace(s, overrides={**s.overrides, head: set_path(recipe, key, start)[head]})
 
 
 def run_drift(s: BenchSettings, seeds: list[int], rounds: int, workers: int, say: Say, axis_key: str,

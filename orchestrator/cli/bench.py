@@ -148,7 +148,7 @@ def aa(seeds: SeedsOpt = 5, rounds: RoundsOpt = 3, workers: WorkersOpt = 4, firs
 
 
 @bench_app.command("drift")
-def drift(seeds: SeedsOpt = 10, rounds: RoundsOpt = 4, workers: WorkersOpt = 4, first_seed: FirstSeedOpt = 0,
+def drift(seeds: SeedsOpt = 10, rounds: RoundsOpt = 3, workers: WorkersOpt = 2, first_seed: FirstSeedOpt = 0,
           substrate: SubstrateOpt = Path("substrate/default"), root: RootOpt = Path("."),
           constitution: ConstOpt = "constitution", out: OutOpt = None, recipe_overrides: OverridesOpt = "",
           parallel: ParallelOpt = 2, split_items: SplitOpt = 300,
@@ -156,17 +156,25 @@ def drift(seeds: SeedsOpt = 10, rounds: RoundsOpt = 4, workers: WorkersOpt = 4, 
               "mixture_weights.equations"),
           axis_kind: Annotated[str, typer.Option("--axis-kind", help="linear | log | int.")] = "linear",
           axis_low: Annotated[float, typer.Option("--axis-low", help="Range low.")] = 0.25,
-          axis_high: Annotated[float, typer.Option("--axis-high", help="Range high.")] = 4.0,
+          axis_high: Annotated[float, typer.Option("--axis-high", help="Range high.")] = 12.25,
+          axis_start: Annotated[str, typer.Option(
+              "--axis-start", help="The planted key's value in the standing recipe, or 'substrate' for the "
+                                   "substrate's own (default 0.25: see docs/BENCH.md).")] = "0.25",
           axis_category: Annotated[str, typer.Option("--axis-category", help="Its category.")] = "data_mix",
           with_axis: Annotated[list[str] | None, typer.Option(
               "--with-axis", help="Also search this axis of the substrate (repeatable).")] = None) -> None:
     """A planted axis that raises dev without moving the leaderboard: is drift flagged, the objective switched?"""
-    from orchestrator.bench.drift import run_drift
+    from orchestrator.bench.drift import run_drift, with_axis_start
 
     _check_shape(seeds, rounds, workers)
     if axis_kind not in ("linear", "log", "int"):
         raise EvotrainError(f"--axis-kind: must be linear, log or int, got {axis_kind!r}")
-    s = _settings(root, substrate, constitution, recipe_overrides, parallel, split_items)
+    try:
+        start = None if axis_start == "substrate" else float(axis_start)
+    except ValueError:
+        raise EvotrainError(f"--axis-start: a number or 'substrate', got {axis_start!r}") from None
+    s = with_axis_start(_settings(root, substrate, constitution, recipe_overrides, parallel, split_items),
+                        axis_key, start)
     rng: dict[str, RecipeValue] = {"kind": axis_kind, "low": axis_low, "high": axis_high}
     report = run_drift(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say, axis_key, rng,
                        axis_category, list(with_axis or []))
