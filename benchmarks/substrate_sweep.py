@@ -72,6 +72,14 @@ VARIANTS: dict[str, dict[str, object]] = {
     "equations_x10": {"mixture_weights.equations": 10.0},
     "stack_equations_x4": {"max_steps": 200, "save_steps": [100, 200], "lora_r": 16, "lora_alpha": 32,
                            "lora_target_modules": ALL_MODULES, "mixture_weights.equations": 4.0},
+    # eighth session: one category at a time, two of its keys together (the optimiser: a larger batch
+    # steadies a larger step; the data: the learnable-family mix at the leaderboard's difficulty)
+    "optim_lr_1e-2_batch_32": {"learning_rate": 0.01, "batch_size": 32},
+    "optim_lr_15e-3_batch_32": {"learning_rate": 0.015, "batch_size": 32},
+    "optim_lr_2e-2_batch_32": {"learning_rate": 0.02, "batch_size": 32},
+    "data_mix_learnable_difficulty_lb": {"mixture_weights.text_cipher": 0.0, "mixture_weights.numeral_system": 0.5,
+                                         "mixture_weights.bit_manipulation": 2.0,
+                                         "train_difficulty": {"numeral_system": 1, "equations": 1}},
 }
 
 
