@@ -80,6 +80,15 @@ VARIANTS: dict[str, dict[str, object]] = {
     "data_mix_learnable_difficulty_lb": {"mixture_weights.text_cipher": 0.0, "mixture_weights.numeral_system": 0.5,
                                          "mixture_weights.bit_manipulation": 2.0,
                                          "train_difficulty": {"numeral_system": 1, "equations": 1}},
+    # the data towards the families that learn fastest per example (gravity, unit: 0.56 / 0.52 on the
+    # 400-step stack), one key at a time as an axis would move it, then together
+    "gravity_x4": {"mixture_weights.gravity": 4.0},
+    "unit_x4": {"mixture_weights.unit_conversion": 4.0},
+    "mix_gravity_unit_x3": {"mixture_weights.gravity": 3.0, "mixture_weights.unit_conversion": 3.0,
+                            "mixture_weights.text_cipher": 0.0},
+    "mix_gravity_unit_x4": {"mixture_weights.gravity": 4.0, "mixture_weights.unit_conversion": 4.0,
+                            "mixture_weights.numeral_system": 0.5, "mixture_weights.equations": 0.5,
+                            "mixture_weights.text_cipher": 0.0},
 }
 
 
