@@ -159,6 +159,56 @@ def test_efficiency_tiny_noop(started_benches: dict[str, tuple[Path, subprocess.
     assert [m.mean for m in second.summary] == [m.mean for m in report.summary]
 
 
+
+def merge_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "bench", "merge-efficiency", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+
+
+def split_by_seed(report: EfficiencyReport, folder: Path) -> list[Path]:
+    """One report per seed, as `--seeds 1 --first-seed S` on another machine would write it (no summary)."""
+    paths = []
+    for seed in report.seeds:
+        part = report.model_copy(deep=True, update={
+            "seeds": [seed], "outcomes": [o for o in report.outcomes if o.seed == seed],
+            "oracle": {str(seed): report.oracle[str(seed)]}, "summary": []})
+        paths.append(folder / f"efficiency-s{seed}.json")
+        paths[-1].write_text(part.model_dump_json())
+    return paths
+
+
+@pytest.mark.slow
+def test_merge_efficiency_rebuilds_the_one_run_report(started_benches: dict[str, tuple[Path, subprocess.Popen]],
+                                                      tmp_path: Path) -> None:
+    root, proc = finished(started_benches, "efficiency")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    whole = EfficiencyReport.model_validate_json((root / "bench" / "efficiency.json").read_text())
+    assert whole.substrate_fingerprint and whole.split_items == 30
+    parts = split_by_seed(whole, tmp_path)
+    out = tmp_path / "merged.json"
+    merged_run = merge_cli(*map(str, reversed(parts)), "--out", str(out))
+    assert merged_run.returncode == 0, merged_run.stderr
+    merged = EfficiencyReport.model_validate_json(out.read_text())
+    assert merged.seeds == [0, 1] and merged.oracle == whole.oracle and merged.outcomes == whole.outcomes
+    for m in merged.summary:  # recomputed from the outcomes, checked here with statistics
+        xs = [o.chosen_private for o in whole.outcomes if o.method == m.method]
+        assert m.n == 2 and m.mean == pytest.approx(statistics.mean(xs))
+        assert m.runs_to_90 == [o.runs_to_90 for o in whole.outcomes if o.method == m.method]
+    assert [m.model_dump() for m in merged.summary] == [m.model_dump() for m in whole.summary]
+
+    # not the same bench, the same seed twice, a report from before fingerprints: one line, nothing written
+    other = EfficiencyReport.model_validate_json(parts[1].read_text()).model_copy(update={"workers": 3})
+    (tmp_path / "other.json").write_text(other.model_dump_json())
+    old = EfficiencyReport.model_validate_json(parts[1].read_text()).model_copy(update={"substrate_fingerprint": ""})
+    (tmp_path / "old.json").write_text(old.model_dump_json())
+    for files, says in ([[parts[0], tmp_path / "other.json"], "workers"], [[parts[0], parts[0]], "seed 0"],
+                        [[parts[0], tmp_path / "old.json"], "substrate_fingerprint"], [[parts[0]], "at least two"]):
+        bad = merge_cli(*map(str, files), "--out", str(tmp_path / "bad.json"))
+        lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
+        assert bad.returncode != 0 and len(lines) == 1 and says in lines[0], bad.stderr
+        assert not (tmp_path / "bad.json").exists()
+
+
 @pytest.mark.slow
 def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(
         started_benches: dict[str, tuple[Path, subprocess.Popen]]) -> None:

@@ -50,7 +50,7 @@ from orchestrator.bench.campaigns import (
     run_or_resume,
 )
 from orchestrator.bench.models import BenchRun, CurvePoint, EfficiencyReport, MethodOutcome, MethodSummary
-from orchestrator.bench.scoring import RunScorer
+from orchestrator.bench.scoring import RunScorer, substrate_fingerprint
 from orchestrator.bench.stats import mean_ci95
 from orchestrator.config import resolve_under
 from orchestrator.meta import constitution
@@ -171,7 +171,8 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
     report = EfficiencyReport(
         substrate=str(s.substrate), seeds=seeds, rounds=rounds, workers=workers, runs_per_method=budget_runs,
         oracle_runs=ORACLE_FACTOR * budget_runs, submissions_per_batch=per_batch,
-        submission_budget=per_batch * rounds, recipe_overrides=dict(s.overrides))
+        submission_budget=per_batch * rounds, recipe_overrides=dict(s.overrides),
+        substrate_fingerprint=substrate_fingerprint(s.substrate), split_items=s.split_items)
     for seed in seeds:
         outcomes = _one_seed(s, scorer, seed, rounds, workers, per_batch, baseline, axes, say)
         oracle = outcomes[-1].chosen_private

@@ -75,6 +75,10 @@ class BenchReport(Artifact):
     recipe_overrides: RecipeValues = Field(default_factory=dict)
     wall_s: float = 0.0
     notes: list[str] = Field(default_factory=list)
+    # what a merge of reports run apart (other machines, other days) must agree on; "" / None in reports
+    # written before these fields existed, which therefore cannot be merged
+    substrate_fingerprint: str = ""
+    split_items: int | None = None
 
 
 class EfficiencyReport(BenchReport):

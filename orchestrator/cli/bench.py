@@ -18,6 +18,7 @@ from rich.table import Table
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
 from evotrain.schemas.common import Artifact, RecipeValue
+from orchestrator.bench.models import EfficiencyReport
 
 bench_app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -101,6 +102,27 @@ def efficiency(seeds: SeedsOpt = 3, rounds: RoundsOpt = 4, workers: WorkersOpt =
     _check_shape(seeds, rounds, workers)
     s = _settings(root, substrate, constitution, recipe_overrides, parallel, split_items)
     report = run_efficiency(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say)
+    _print_efficiency(report)
+    _write(report, out, root, "efficiency")
+
+
+@bench_app.command("merge-efficiency")
+def merge_efficiency(
+    reports: Annotated[list[Path], typer.Argument(help="efficiency.json files of the same bench, other seeds.")],
+    out: Annotated[Path, typer.Option("--out", help="The merged report (JSON).")],
+) -> None:
+    """One efficiency report from several run apart (other machines or days): same bench, other seeds."""
+    from orchestrator.bench.merge import load_reports
+    from orchestrator.bench.merge import merge_efficiency as merge
+
+    merged = merge(load_reports(reports), [str(p) for p in reports])
+    _print_efficiency(merged)
+    write_model(out, merged)
+    console.print(f"wrote {out}", highlight=False, soft_wrap=True)
+
+
+def _print_efficiency(report: EfficiencyReport) -> None:
+    rounds, workers = report.rounds, report.workers
     t = Table(title=f"efficiency: {rounds} rounds x {workers} workers = {report.runs_per_method} runs, "
                     f"{report.submission_budget} submissions, {len(report.seeds)} seed(s)")
     for col in ("method", "private score (mean)", "95% interval", "reached 90% of oracle", "runs to 90% per seed"):
@@ -112,7 +134,6 @@ def efficiency(seeds: SeedsOpt = 3, rounds: RoundsOpt = 4, workers: WorkersOpt =
     t.caption = (f"oracle = best private score of a {report.oracle_runs}-run random sweep (a ceiling); "
                  f"wall {report.wall_s:.0f} s" + ("; " + "; ".join(report.notes) if report.notes else ""))
     console.print(t)
-    _write(report, out, root, "efficiency")
 
 
 @bench_app.command("aa")
