@@ -159,7 +159,6 @@ def test_efficiency_tiny_noop(started_benches: dict[str, tuple[Path, subprocess.
     assert [m.mean for m in second.summary] == [m.mean for m in report.summary]
 
 
-
 def merge_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", "bench", "merge-efficiency", *args],
                           capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
