@@ -6,9 +6,13 @@ after a crash yields the same briefs.
 
 from __future__ import annotations
 
+import math
+
 from evotrain.paths import CampaignPaths, worker_dir_name
 from evotrain.schemas.brief import Brief, WorkerBudget
-from evotrain.schemas.policy import Axis, DeadEnd, Policy
+from evotrain.schemas.common import get_path
+from evotrain.schemas.policy import Axis, DeadEnd, Lead, Policy
+from workers.agents.scripted_search import as_number
 
 
 def round_seed(campaign_seed: int, round_no: int) -> int:
@@ -38,15 +42,59 @@ def explorable_axes(policy: Policy) -> list[Axis]:
     return [a for a in policy.active_axes() if not _fully_blocked(a, policy.dead_ends)]
 
 
+def _momentum_axes(policy: Policy, axes: list[Axis], round_no: int) -> list[Axis]:
+    """Numeric axes the previous round promoted whose next step the way it paid still fits the range.
+
+    Issue #13's efficiency bench: the campaign promoted max_steps 100 -> 200 and its next round went
+    to other axes by rotation, while a one-factor-at-a-time grid reached 400 directly and won. A step
+    that paid is the best lead a researcher has, so it is followed up first."""
+    out: list[Axis] = []
+    for axis in axes:
+        promoted = [p for p in policy.promotions if p.round == round_no - 1 and p.key == axis.key]
+        if axis.range.kind == "choice" or not promoted:
+            continue
+        old, new = as_number(promoted[-1].old), as_number(promoted[-1].new)
+        if old is None or new is None or math.isclose(old, new):
+            continue
+        edge = float(axis.range.high if new > old else axis.range.low)  # type: ignore[arg-type]
+        if not math.isclose(new, edge, rel_tol=1e-6, abs_tol=1e-12):  # at the edge: no step left that way
+            out.append(axis)
+    return out
+
+
+def open_leads(policy: Policy, axis: Axis, round_no: int) -> list[Lead]:
+    """Last round's eligible changes of this axis' key that were not promoted (another change won) and
+    that the standing recipe does not already hold; none on an axis the last round promoted (momentum
+    follows that one up)."""
+    if any(p.round == round_no - 1 and p.key == axis.key for p in policy.promotions):
+        return []
+    standing = get_path(policy.standing_recipe, axis.key)
+    return [lead for lead in policy.leads
+            if lead.round == round_no - 1 and lead.key == axis.key and not _same_value(lead.new, standing)]
+
+
+def _same_value(a: object, b: object) -> bool:
+    x, y = as_number(a), as_number(b)
+    return math.isclose(x, y, rel_tol=1e-6) if x is not None and y is not None else a == b
+
+
 def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
     """Distinct active axes while they last, rotating the starting point each round so that a policy
     with more axes than workers covers all of them over rounds; surplus workers revisit axes (their
-    seeds differ, so the scripted agent steps the other way)."""
+    seeds differ, so the scripted agent steps the other way). First come the axes with a lead from the
+    previous round: the one it promoted (its worker gets the promotion in its brief and keeps stepping
+    that way), then those with an unpromoted eligible change, best first (re-tested on top of the
+    promotion: stack-and-calibrate). The rotation of the others is unchanged."""
     axes = explorable_axes(policy)
     if not axes:
         return []
     start = ((round_no - 1) * n_explorers) % len(axes)
-    ordered = axes[start:] + axes[:start]
+    rotated = axes[start:] + axes[:start]
+    stacking = [a for a in axes if open_leads(policy, a, round_no)]
+    stacking.sort(key=lambda a: -max(lead.leaderboard_gain for lead in open_leads(policy, a, round_no)))
+    first = _momentum_axes(policy, axes, round_no)
+    first += [a for a in stacking if a not in first]
+    ordered = first + [a for a in rotated if a not in first]
     return [ordered[i % len(ordered)] for i in range(n_explorers)]
 
 
@@ -85,6 +133,7 @@ def plan_round(
                 rules=list(policy.rules),
                 dead_ends=concerning,
                 promotions=[p for p in policy.promotions if axis is not None and p.key == axis.key],
+                leads=open_leads(policy, axis, round_no) if axis is not None and visit == 0 else [],
                 axis_visit=visit,
                 budget=budget,
                 sandbox=str(paths.sandbox(round_no, worker_id).resolve()),

@@ -66,6 +66,37 @@ def test_axis_rotation_covers_all_axes_over_rounds() -> None:
     assert seen == {f"a{i}" for i in range(5)}
 
 
+def _promoted(key: str, old: float, new: float, round_no: int = 1) -> Promotion:
+    return Promotion(round=round_no, key=key, old=old, new=new, leaderboard_gain=0.06, evidence="e")
+
+
+def test_last_rounds_numeric_promotion_is_followed_up_first() -> None:
+    axes = [_axis(f"a{i}", f"k{i}") for i in range(6)]
+    plain = [a.name for a in assign_axes(_policy(axes), 3, 2)]
+    assert plain == ["a3", "a4", "a5"]  # the rotation alone
+    policy = _policy(axes).model_copy(update={"promotions": [_promoted("k1", 1e-3, 2e-3)]})
+    assert [a.name for a in assign_axes(policy, 3, 2)] == ["a1", "a3", "a4"]
+    # an older promotion is not momentum, and a step that reached the range's edge has nowhere to go
+    older = _policy(axes).model_copy(update={"promotions": [_promoted("k1", 1e-3, 2e-3, round_no=1)]})
+    assert [a.name for a in assign_axes(older, 3, 3)] == [a.name for a in assign_axes(_policy(axes), 3, 3)]
+    at_edge = _policy(axes).model_copy(update={"promotions": [_promoted("k1", 5e-3, 1e-2)]})
+    assert [a.name for a in assign_axes(at_edge, 3, 2)] == plain
+    down_to_edge = _policy(axes).model_copy(update={"promotions": [_promoted("k1", 2e-4, 1e-4)]})
+    assert [a.name for a in assign_axes(down_to_edge, 3, 2)] == plain
+
+
+def test_momentum_ignores_choice_axes_and_numeric_strings_count() -> None:
+    choice = Axis(name="sched", category="schedule", key="lr_scheduler",
+                  range=AxisRange(kind="choice", choices=["constant", "cosine"]))
+    axes = [_axis("a0", "k0"), _axis("a1", "k1"), _axis("a2", "k2"), choice]
+    promos = [Promotion(round=1, key="lr_scheduler", old="constant", new="cosine", leaderboard_gain=0.06,
+                        evidence="e"), _promoted("k0", 1e-3, 5e-4)]
+    promos[1] = promos[1].model_copy(update={"old": "1e-3", "new": "5e-4"})  # YAML reads 1e-3 as a string
+    policy = _policy(axes).model_copy(update={"promotions": promos})
+    assert [a.name for a in assign_axes(_policy(axes), 2, 2)] == ["a2", "sched"]  # the rotation alone
+    assert [a.name for a in assign_axes(policy, 2, 2)] == ["a0", "a2"]
+
+
 def test_union_length_counts_overlaps_once_and_clips_to_sessions() -> None:
     spans = [(0.0, 10.0), (5.0, 15.0), (20.0, 30.0)]
     assert union_length(spans, [(0.0, 100.0)]) == pytest.approx(25.0)

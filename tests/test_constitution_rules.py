@@ -10,10 +10,13 @@ from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substra
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
+from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.policy import DeadEnd
 from orchestrator.collect.collector import collect_round
 from orchestrator.meta import constitution, policy_store
 from orchestrator.meta.scripted import scripted_policy
+from orchestrator.plan import plan_round
+from workers.agents.scripted_search import propose_change
 
 SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
 
@@ -110,3 +113,41 @@ def test_round_shape() -> None:
         constitution.check_round_shape(9, 1, r)
     with pytest.raises(EvotrainError, match="baseline anchors: 2"):
         constitution.check_round_shape(4, 2, r)
+
+
+def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) -> None:
+    """Stack-and-calibrate: the best eligible change is promoted; the runner-up, which also beat the
+    band, becomes a code-derived lead that the next round's planner and scripted worker re-test."""
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    r = rules()
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, r)
+    board = FakeLeaderboard(3)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.84, 0.90, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", 0.85, 0.92, change=("warmup_steps", 20)),
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    new = scripted_policy(policy, report, r)
+    assert [(p.key, p.new) for p in new.promotions] == [("warmup_steps", 20)]
+    assert [(x.worker_id, x.key, x.new, round(x.leaderboard_gain, 6)) for x in new.leads] == [
+        ("w03", "warmup_steps", 20, 0.12), ("w02", "lr", 0.002, 0.1)]
+    assert constitution.enforce(policy, new, report, r) == []
+    forged = new.leads[1].model_copy(update={"new": 0.01})
+    for bad in ([], [new.leads[0], forged]):
+        found = constitution.enforce(policy, new.model_copy(update={"leads": bad}), report, r)
+        assert any("frozen field 'leads'" in v for v in found), found
+
+    briefs = plan_round(new, paths, 2, 3, 0, WorkerBudget(), "abc")
+    # warmup keeps its momentum (the rotation alone would start at learning_rate); learning_rate's
+    # worker re-tests the lead instead of its own move
+    assert [b.axis_name for b in briefs] == ["baseline", "warmup", "learning_rate"]
+    assert briefs[1].leads == [] and [(x.key, x.new) for x in briefs[2].leads] == [("lr", 0.002)]
+    move = propose_change(briefs[2].axis, new.standing_recipe, briefs[2].dead_ends, briefs[2].seed,
+                          briefs[2].promotions, briefs[2].axis_visit, briefs[2].leads)
+    assert move is not None and (move.new, move.direction) == (0.002, "increase")
+    plain = propose_change(briefs[2].axis, new.standing_recipe, [], briefs[2].seed, [], 0)
+    assert plain is not None and plain.new == 0.0005  # without the lead: towards the range's middle
+    blocked = [DeadEnd(what="lr up", key="lr", direction="increase", why="w", evidence="e", round=1)]
+    assert propose_change(briefs[2].axis, new.standing_recipe, blocked, 0, [], 0, briefs[2].leads).new == 0.0005

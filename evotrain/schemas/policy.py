@@ -112,6 +112,23 @@ class Promotion(Artifact):
     evidence: str
 
 
+class Lead(Artifact):
+    """A change that beat its round's anchor beyond the decision band (an eligible promotion).
+
+    Code lists every one of the last round's; the meta agent promotes the best. The planner gives each
+    one not promoted (another change won) an explorer in the next round, which re-tests exactly that
+    change on top of the new standing recipe: compatible gains stack one measured step at a time and
+    every standing recipe is still one that the next anchor replicates.
+    """
+
+    round: int
+    key: str
+    old: RecipeValue = None
+    new: RecipeValue = None
+    leaderboard_gain: float
+    worker_id: str
+
+
 class Policy(Artifact):
     """Rolling search policy for `round` (the round it governs)."""
 
@@ -125,6 +142,7 @@ class Policy(Artifact):
     dead_ends: list[DeadEnd] = Field(default_factory=list, title="Don't waste budget on")
     noise: NoiseRule = Field(default_factory=NoiseRule)
     promotions: list[Promotion] = Field(default_factory=list)
+    leads: list[Lead] = Field(default_factory=list)  # code-derived: last round's eligible changes, best first
     rules: list[str] = Field(default_factory=list)  # empirical rules learned from data
     rationale: str = ""  # what the loop learned from the previous round (trajectory table)
     # code-derived memory (the meta agent may not edit it): trajectory and plateau bookkeeping

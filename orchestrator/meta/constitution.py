@@ -123,6 +123,8 @@ def _check_derived(old: Policy, new: Policy, report: RoundReport, rules: Constit
         v.append(f"noise.threshold {new.noise.threshold:.4f} below the computed band {d.noise.threshold:.4f}")
     if new.noise.dev_threshold < d.noise.dev_threshold - 1e-12:
         v.append(f"noise.dev_threshold {new.noise.dev_threshold:.4f} below the computed {d.noise.dev_threshold:.4f}")
+    if new.leads != d.leads:
+        v.append("frozen field 'leads' differs from the round's eligible changes")
     expected = 0 if d.rotation_due else d.plateau_count
     if new.plateau_count != expected:
         v.append(f"frozen field 'plateau_count': must be {expected}, got {new.plateau_count}")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evotrain.schemas.constitution import ConstitutionRules
-from evotrain.schemas.policy import NoiseRule, Policy, Replicate, RoundPoint
-from evotrain.schemas.report import RoundReport
+from evotrain.schemas.policy import Lead, NoiseRule, Policy, Replicate, RoundPoint
+from evotrain.schemas.report import CandidateSummary, RoundReport
 from orchestrator.collect.noise import next_noise_rule, recipe_sha256
 
 
@@ -21,6 +21,21 @@ class Derived:
     plateau_count: int  # including this round; reset to 0 by the rotation it triggers
     rotation_due: bool
     rotation_possible: bool  # another category still has dormant axes
+    leads: list[Lead]  # this round's eligible changes, best candidate first
+
+
+def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
+    """Candidates the constitution allows promoting, best leaderboard gain first: beat the anchor on
+    the leaderboard beyond the decision band, changed something, ran clean, did not inflate dev alone,
+    and touch no key of the dead-end registry."""
+    cal = report.calibration
+    found = [
+        c for c in report.candidates
+        if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > cal.promotion_band
+        and c.changes and c.worker_id != cal.drift_worker and c.failure is None
+        and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
+    ]
+    return sorted(found, key=lambda c: (c.leaderboard_gain, c.worker_id), reverse=True)
 
 
 def active_categories(policy: Policy) -> list[str]:
@@ -51,7 +66,9 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
     )
     count = old.plateau_count + 1 if cal.plateau else 0
     possible = any(a.status == "dormant" and a.category not in categories for a in old.axes)
+    leads = [Lead(round=report.round, key=k.key, old=k.old, new=k.new, leaderboard_gain=c.leaderboard_gain,
+                  worker_id=c.worker_id) for c in eligible(old, report) for k in c.changes]  # type: ignore[arg-type]
     return Derived(
         history=[*old.history, point], noise=noise, plateau_count=count,
-        rotation_due=count >= rules.plateau_rounds, rotation_possible=possible,
+        rotation_due=count >= rules.plateau_rounds, rotation_possible=possible, leads=leads,
     )

@@ -78,7 +78,7 @@ def assemble(old: Policy, edit: PolicyEdit, report: RoundReport, rules: Constitu
     return Policy(
         schema_version=old.schema_version, campaign=old.campaign, round=nxt,
         search_mode=edit.search_mode or old.search_mode, objective=edit.objective or old.objective,
-        standing_recipe=recipe, axes=axes, dead_ends=dead_ends, noise=noise, promotions=promotions,
+        standing_recipe=recipe, axes=axes, dead_ends=dead_ends, noise=noise, promotions=promotions, leads=d.leads,
         rules=list(old.rules) if edit.rules is None else list(edit.rules), rationale=edit.rationale,
         history=d.history, plateau_count=0 if d.rotation_due else d.plateau_count,
     )

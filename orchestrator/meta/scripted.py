@@ -10,7 +10,7 @@ from evotrain.schemas.common import KeyChange, set_path
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
 from evotrain.schemas.report import Calibration, CandidateSummary, RoundReport
-from orchestrator.meta.derive import active_categories, derive
+from orchestrator.meta.derive import active_categories, derive, eligible
 
 
 def _direction(change: KeyChange) -> str:
@@ -66,15 +66,10 @@ def _new_dead_ends(old: Policy, report: RoundReport) -> list[DeadEnd]:
 def _promotion(old: Policy, report: RoundReport, rules: ConstitutionRules) -> tuple[CandidateSummary | None,
                                                                                      list[Promotion]]:
     cal = report.calibration
-    eligible = [
-        c for c in report.candidates
-        if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > cal.promotion_band
-        and c.changes and c.worker_id != cal.drift_worker and c.failure is None
-        and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
-    ]
-    if not eligible:
+    candidates = eligible(old, report)
+    if not candidates:
         return None, []
-    best = max(eligible, key=lambda c: (c.leaderboard_gain, c.worker_id))
+    best = candidates[0]
     evidence = (f"r{report.round:03d} {best.worker_id} ({best.axis}): leaderboard {best.leaderboard:.3f}, "
                 f"{best.leaderboard_gain:+.3f} over the anchor ({_band_text(cal)})")
     return best, [
@@ -118,6 +113,10 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
         kept = next((a for a in axes if a.name == winner.axis and a.status == "active"), None)
         notes.append(f"{winner.axis} beat the anchor on the leaderboard by {winner.leaderboard_gain:+.3f}; promoted"
                      + ("; the axis stays active to continue that way" if kept else ""))
+        runners_up = [c for c in eligible(old, report) if c.worker_id != winner.worker_id]
+        if runners_up:
+            notes.append("also beat the band, to re-test on top of it next round: "
+                         + ", ".join(f"{c.axis} {c.leaderboard_gain:+.3f}" for c in runners_up))
     if cal.drift_flag:
         notes.append(f"dev stopped tracking the leaderboard ({cal.drift_axis}); switched to proxy-aware search")
     if objective == "proxy_aware" and old.objective == "raise_dev":
@@ -158,6 +157,6 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
     return Policy(
         campaign=old.campaign, round=nxt, search_mode=mode, objective=objective,  # type: ignore[arg-type]
         standing_recipe=recipe, axes=axes, dead_ends=dead, noise=d.noise,
-        promotions=[*old.promotions, *promos], rules=rule_lines, rationale=rationale,
+        promotions=[*old.promotions, *promos], leads=d.leads, rules=rule_lines, rationale=rationale,
         history=d.history, plateau_count=plateau_count,
     )

@@ -126,7 +126,7 @@ class ScriptedAgent:
             return self._finish(None, f"recipe unreadable: {exc}")
         if self.proposal is None:
             self.proposal = propose_change(brief.axis, values, brief.dead_ends, brief.seed, brief.promotions,
-                                           brief.axis_visit)
+                                           brief.axis_visit, brief.leads)
             if self.proposal is None:
                 return self._finish(None, f"no legal move along {brief.axis.name}: every direction is a dead end "
                                           "or at the range edge")

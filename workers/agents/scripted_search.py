@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 from evotrain.schemas.common import RecipeValue, RecipeValues, Scalar, get_path
-from evotrain.schemas.policy import Axis, DeadEnd, Promotion
+from evotrain.schemas.policy import Axis, DeadEnd, Lead, Promotion
 
 FULL_STEP, HALF_STEP = 1.0, 0.5
 LINEAR_FRACTION = 0.25
@@ -146,11 +146,31 @@ def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed
     return Proposal(axis.key, old, new, "set", f"try unused choice {new!r} (of {len(options)} unblocked)")
 
 
+def _lead_move(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], leads: list[Lead]) -> Proposal | None:
+    """Re-test the best lead (a change that beat the anchor last round but was not promoted) on top of
+    the standing recipe, unless the registry has since blocked it."""
+    for lead in sorted(leads, key=lambda lead: -lead.leaderboard_gain):
+        if lead.key != axis.key or _same(lead.new, old):
+            continue
+        x, y = as_number(lead.new), as_number(old)
+        direction = "set" if x is None or y is None else ("increase" if x > y else "decrease")
+        if direction in blocked_directions(axis, dead_ends) or any(_same(lead.new, b) for b in
+                                                                   blocked_values(axis, dead_ends)):
+            continue
+        return Proposal(axis.key, old, lead.new, direction,
+                        f"round {lead.round} {lead.worker_id}: {lead.new!r} beat the anchor by "
+                        f"{lead.leaderboard_gain:+.3f} but another change was promoted; re-test it on top")
+    return None
+
+
 def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int,
-                   promotions: list[Promotion] | None = None, visit: int = 0) -> Proposal | None:
-    """The one recipe change a worker tests (seed: choice offset; promotions and visit: numeric
-    direction), or None if every legal move is blocked."""
+                   promotions: list[Promotion] | None = None, visit: int = 0,
+                   leads: list[Lead] | None = None) -> Proposal | None:
+    """The one recipe change a worker tests (leads: re-test first; seed: choice offset; promotions and
+    visit: numeric direction), or None if every legal move is blocked."""
     old = get_path(standing, axis.key)
+    if leads and (move := _lead_move(axis, old, dead_ends, leads)) is not None:
+        return move
     if axis.range.kind == "choice":
         return _propose_choice(axis, old, dead_ends, seed)
     current = as_number(old)
