@@ -12,7 +12,7 @@ from evotrain.paths import CampaignPaths, worker_dir_name
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import get_path
 from evotrain.schemas.policy import Axis, DeadEnd, Lead, Policy
-from workers.agents.scripted_search import as_number
+from workers.agents.scripted_search import as_number, same_value
 
 
 def round_seed(campaign_seed: int, round_no: int) -> int:
@@ -70,12 +70,7 @@ def open_leads(policy: Policy, axis: Axis, round_no: int) -> list[Lead]:
         return []
     standing = get_path(policy.standing_recipe, axis.key)
     return [lead for lead in policy.leads
-            if lead.round == round_no - 1 and lead.key == axis.key and not _same_value(lead.new, standing)]
-
-
-def _same_value(a: object, b: object) -> bool:
-    x, y = as_number(a), as_number(b)
-    return math.isclose(x, y, rel_tol=1e-6) if x is not None and y is not None else a == b
+            if lead.round == round_no - 1 and lead.key == axis.key and not same_value(lead.new, standing)]
 
 
 def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
@@ -90,8 +85,9 @@ def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
         return []
     start = ((round_no - 1) * n_explorers) % len(axes)
     rotated = axes[start:] + axes[:start]
-    stacking = [a for a in axes if open_leads(policy, a, round_no)]
-    stacking.sort(key=lambda a: -max(lead.leaderboard_gain for lead in open_leads(policy, a, round_no)))
+    best_lead = {a.name: max((x.leaderboard_gain for x in open_leads(policy, a, round_no)), default=None)
+                 for a in axes}
+    stacking = sorted((a for a in axes if best_lead[a.name] is not None), key=lambda a: -best_lead[a.name])
     first = _momentum_axes(policy, axes, round_no)
     first += [a for a in stacking if a not in first]
     ordered = first + [a for a in rotated if a not in first]

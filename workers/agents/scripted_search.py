@@ -53,7 +53,7 @@ def as_number(value: object) -> float | None:
     return None
 
 
-def _same(a: object, b: object) -> bool:
+def same_value(a: object, b: object) -> bool:
     x, y = as_number(a), as_number(b)
     if x is not None and y is not None:
         return math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12)
@@ -112,12 +112,12 @@ def first_direction(axis: Axis, current: float, promotions: list[Promotion]) -> 
     """+1/-1 and why: the latest promotion's direction on this key, else towards the range's middle."""
     for p in reversed(promotions):
         old, new = as_number(p.old), as_number(p.new)
-        if p.key == axis.key and old is not None and new is not None and not _same(old, new):
+        if p.key == axis.key and old is not None and new is not None and not same_value(old, new):
             sign = 1 if new > old else -1
             return sign, f"round {p.round} promoted {old:g} -> {new:g} ({p.leaderboard_gain:+.3f}); keep going"
     low, high = float(axis.range.low), float(axis.range.high)  # type: ignore[arg-type]
     middle = math.sqrt(low * high) if _geometric(axis) else (low + high) / 2
-    sign = -1 if current > middle and not _same(current, middle) else 1
+    sign = -1 if current > middle and not same_value(current, middle) else 1
     return sign, f"towards the range's middle {middle:.3g}"
 
 
@@ -134,7 +134,7 @@ def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed
     options: list[RecipeValue] = []
     for raw in axis.range.choices or []:
         choice = as_recipe_value(raw, old)
-        if _same(choice, old) or any(_same(choice, b) for b in banned):
+        if same_value(choice, old) or any(same_value(choice, b) for b in banned):
             continue
         x, y = as_number(choice), as_number(old)
         if x is not None and y is not None and (("increase" if x > y else "decrease") in directions):
@@ -150,11 +150,11 @@ def _lead_move(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], leads: li
     """Re-test the best lead (a change that beat the anchor last round but was not promoted) on top of
     the standing recipe, unless the registry has since blocked it."""
     for lead in sorted(leads, key=lambda lead: -lead.leaderboard_gain):
-        if lead.key != axis.key or _same(lead.new, old):
+        if lead.key != axis.key or same_value(lead.new, old):
             continue
         x, y = as_number(lead.new), as_number(old)
         direction = "set" if x is None or y is None else ("increase" if x > y else "decrease")
-        if direction in blocked_directions(axis, dead_ends) or any(_same(lead.new, b) for b in
+        if direction in blocked_directions(axis, dead_ends) or any(same_value(lead.new, b) for b in
                                                                    blocked_values(axis, dead_ends)):
             continue
         return Proposal(axis.key, old, lead.new, direction,
@@ -177,7 +177,7 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
     banned = blocked_values(axis, dead_ends)
     if current is None:  # key absent from the standing recipe: start mid-range
         new = _typed(axis, _start_value(axis))
-        if any(_same(new, b) for b in banned):
+        if any(same_value(new, b) for b in banned):
             return None
         return Proposal(axis.key, old, new, "set", "key not in standing recipe; start mid-range")
     # Not worth a run: the value this key was promoted away from (measured worse), and what the
@@ -195,7 +195,7 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
                 continue
             value = _step(axis, current, sign, scale)
             new = _typed(axis, value)
-            if _same(new, current) or any(_same(new, b) for b in banned):
+            if same_value(new, current) or any(same_value(new, b) for b in banned):
                 continue  # at the range edge, or a registered dead end
             size = "full" if scale == FULL_STEP else "half"
             reason = f"{size} {axis.range.kind} step ({name}) from {old!r}"
@@ -211,9 +211,9 @@ def back_off(axis: Axis, proposal: Proposal, dead_ends: list[DeadEnd]) -> Propos
     geometric = axis.range.kind == "log" and old > 0 and new > 0
     middle = math.sqrt(old * new) if geometric else (old + new) / 2
     value = _typed(axis, middle)
-    if axis.range.kind == "int" and (_same(value, new) or _same(value, old)):
+    if axis.range.kind == "int" and (same_value(value, new) or same_value(value, old)):
         return None
-    if _same(value, old) or any(_same(value, b) for b in blocked_values(axis, dead_ends)):
+    if same_value(value, old) or any(same_value(value, b) for b in blocked_values(axis, dead_ends)):
         return None
     return Proposal(axis.key, proposal.old, value, proposal.direction,
                     f"back-off halfway from {proposal.new!r} towards the standing {proposal.old!r}")
