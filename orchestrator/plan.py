@@ -29,7 +29,7 @@ def worker_seed(campaign_seed: int, round_no: int, worker_index: int, mode: str 
     return base if mode == "paired" or worker_index <= 1 else base + 100_000 * (worker_index - 1)
 
 
-def _fully_blocked(axis: Axis, dead_ends: list[DeadEnd]) -> bool:
+def fully_blocked(axis: Axis, dead_ends: list[DeadEnd]) -> bool:
     """An axis whose every direction is registered as a dead end has nothing left to try."""
     directions = {d.direction for d in dead_ends if d.key == axis.key}
     if axis.range.kind == "choice":
@@ -39,7 +39,7 @@ def _fully_blocked(axis: Axis, dead_ends: list[DeadEnd]) -> bool:
 
 
 def explorable_axes(policy: Policy) -> list[Axis]:
-    return [a for a in policy.active_axes() if not _fully_blocked(a, policy.dead_ends)]
+    return [a for a in policy.active_axes() if not fully_blocked(a, policy.dead_ends)]
 
 
 def _momentum_axes(policy: Policy, axes: list[Axis], round_no: int) -> list[Axis]:

@@ -151,3 +151,22 @@ def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) ->
     assert plain is not None and plain.new == 0.0005  # without the lead: towards the range's middle
     blocked = [DeadEnd(what="lr up", key="lr", direction="increase", why="w", evidence="e", round=1)]
     assert propose_change(briefs[2].axis, new.standing_recipe, blocked, 0, [], 0, briefs[2].leads).new == 0.0005
+
+    # round 2: the re-test has the lowest dev, yet it is submitted before the best-by-dev explorer
+    # (it is a calibration of a leaderboard gain); the same axis at another value is not a re-test
+    stage_round(paths, new, board, [
+        Cand("w01", "baseline", "baseline", 0.85, 0.92),
+        Cand("w02", "warmup", "optimizer", 0.90, 0.93, change=("warmup_steps", 30)),
+        Cand("w03", "learning_rate", "optimizer", 0.70, 0.99, change=("lr", 0.002)),
+        Cand("w04", "learning_rate", "optimizer", 0.88, 0.95, change=("lr", 0.003)),
+    ])
+    report2 = collect_round(paths, 2, new, board, r)
+    by_id = {c.worker_id: c for c in report2.candidates}
+    assert [w for w, c in by_id.items() if c.submitted] == ["w01", "w02", "w03"]
+    assert [w for w, c in by_id.items() if c.lead_retest] == ["w03"]
+    assert "re-test of last round's lead" in by_id["w03"].summary
+    # three explorers but two active axes: the scripted meta agent activates the next dormant category
+    third = scripted_policy(new, report2, r)
+    assert {a.name for a in third.axes if a.status == "active"} == {"learning_rate", "warmup", "lora_rank"}
+    assert "activated ['capacity']" in third.rationale
+    assert constitution.enforce(new, third, report2, r) == []

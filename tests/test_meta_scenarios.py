@@ -66,9 +66,10 @@ def test_rotation_after_exactly_two_plateau_rounds(tmp_path: Path) -> None:
     assert {a.category for a in p3.active_axes()} == {"optimizer"}  # one plateau round: no rotation
     r3, p4 = loop.round(_plateau(0.803))
     assert r3.calibration.plateau
-    assert {a.category for a in p4.active_axes()} == {"capacity"} and p4.plateau_count == 0
+    # capacity has one axis for two explorers, so the next dormant category joins it
+    assert {a.category for a in p4.active_axes()} == {"capacity", "data_mix"} and p4.plateau_count == 0
     assert {a.name: a.status for a in p4.axes}["learning_rate"] == "retired"
-    assert "rotated" in p4.rationale
+    assert "rotated ['optimizer'] -> ['capacity']" in p4.rationale and "activated ['data_mix']" in p4.rationale
 
 
 def test_improvement_resets_the_plateau_count(tmp_path: Path) -> None:

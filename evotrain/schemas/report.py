@@ -28,6 +28,8 @@ class CandidateSummary(Artifact):
     failure: str | None = None
     summary: str = ""  # narrative
     submitted: bool = False  # sent to the leaderboard this round (budget-limited)
+    # re-tests exactly one of the last round's unpromoted leads (policy.leads): submitted first
+    lead_retest: bool = False
     dev_gain: float | None = None  # dev minus the baseline anchor's dev
     leaderboard_gain: float | None = None  # leaderboard minus the baseline anchor's leaderboard
     # compute cost beside token dollars (the manifest's GPU-seconds x the campaign's $/GPU-hour)

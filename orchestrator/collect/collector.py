@@ -1,8 +1,8 @@
 """Collector: manifests of one round + leaderboard scores -> the five-section round report.
 
 Numbers are computed here, deterministically; prose comes from a NarrativeWriter. The baseline
-anchor is always submitted, then the best candidates by the current objective while the round's
-submission budget lasts.
+anchor is always submitted, then re-tests of the last round's leads, then the best candidates by
+the current objective while the round's submission budget lasts.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from orchestrator.collect.noise import decision_band, next_noise_rule, pooled_sd
 from orchestrator.collect.render import render_report
 from orchestrator.collect.replication import find_replication
 from orchestrator.leaderboard.base import Leaderboard, LeaderboardScore, SubmissionBudgetExceeded
+from workers.agents.scripted_search import same_value
 
 
 def read_manifests(paths: CampaignPaths, round_no: int) -> list[Manifest]:
@@ -92,6 +93,20 @@ def selection_score(
     deltas = sorted(v - base.dev_by_family.get(f, v) for f, v in c.dev_by_family.items())
     median = deltas[len(deltas) // 2] if deltas else 0.0
     return (float(c.axis_category in rules.proxy_aware_categories), median, dev)
+
+
+def retests_lead(c: CandidateSummary, policy: Policy) -> bool:
+    """The candidate makes exactly one recipe change, no code change, and that change is one of the
+    last round's unpromoted leads (policy.leads, code-derived).
+
+    Such a run is a calibration: the lead already beat its anchor on the leaderboard, and only the
+    leaderboard can say whether it stacks on the new standing recipe. Ranking it by dev would waste it
+    (issue #13, ninth session: a lead of +0.077 was re-tested with dev -0.010 and never submitted)."""
+    if c.code_changes or len(c.changes) != 1:
+        return False
+    change = c.changes[0]
+    return any(lead.round == policy.round - 1 and lead.key == change.key and same_value(lead.new, change.new)
+               for lead in policy.leads)
 
 
 def _submit(
@@ -215,7 +230,9 @@ def collect_round(
     cands = [summarise(m, policy) for m in manifests.values()]
     base = next(c for c in cands if c.is_baseline)
     usable = [c for c in cands if manifests[c.worker_id].usable and not c.is_baseline]
-    usable.sort(key=lambda c: (selection_score(c, base, policy, rules), c.worker_id), reverse=True)
+    for c in usable:
+        c.lead_retest = retests_lead(c, policy)
+    usable.sort(key=lambda c: (c.lead_retest, selection_score(c, base, policy, rules), c.worker_id), reverse=True)
     already = sum(1 for s in board.history() if s.round == round_no)
     budget = min(rules.submission_budget_per_round, already + board.remaining(round_no))
     ranked = ([base] if manifests[base.worker_id].usable else []) + usable

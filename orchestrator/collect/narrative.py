@@ -68,7 +68,8 @@ class ScriptedNarrativeWriter:
             lb = f"leaderboard {_fmt(c.leaderboard)} ({_signed(c.leaderboard_gain)})" if c.submitted else (
                 "not submitted"
             )
-            summaries[c.worker_id] = f"{c.axis} [{keys}]: dev {_fmt(c.dev)} ({_signed(c.dev_gain)}), {lb}."
+            lead = " (re-test of last round's lead, submitted first)" if c.lead_retest else ""
+            summaries[c.worker_id] = f"{c.axis} [{keys}]{lead}: dev {_fmt(c.dev)} ({_signed(c.dev_gain)}), {lb}."
         patterns = self._patterns(facts, band)
         surprises: list[Surprise] = []
         for c in facts.candidates:

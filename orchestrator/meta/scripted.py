@@ -11,6 +11,7 @@ from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
 from evotrain.schemas.report import Calibration, CandidateSummary, RoundReport
 from orchestrator.meta.derive import active_categories, derive, eligible
+from orchestrator.plan import fully_blocked
 
 
 def _direction(change: KeyChange) -> str:
@@ -90,6 +91,23 @@ def _activate(axes: list[Axis], categories: list[str], round_no: int) -> list[st
     return []
 
 
+def _fill_explorers(axes: list[Axis], dead: list[DeadEnd], explorers: int, objective: str,
+                    rules: ConstitutionRules, round_no: int) -> list[str]:
+    """Activate dormant categories (proxy-aware ones first once the objective is proxy-aware, then in
+    axes.yaml order) until every explorer has an axis of its own; return the categories activated.
+
+    Otherwise the surplus explorers re-run axes the round already covers (issue #13, ninth session:
+    7 explorers on 6 axes for three rounds while four categories waited for a plateau to rotate in)."""
+    order = [*(rules.proxy_aware_categories if objective == "proxy_aware" else []), *(a.category for a in axes)]
+    activated: list[str] = []
+    while sum(a.status == "active" and not fully_blocked(a, dead) for a in axes) < explorers:
+        added = _activate(axes, order, round_no)
+        if not added:
+            break
+        activated += added
+    return activated
+
+
 def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) -> Policy:
     cal = report.calibration
     nxt = old.round + 1
@@ -144,6 +162,9 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
     if not notes:
         notes.append("no candidate beat the anchor beyond the noise band; standing recipe unchanged"
                      if not cal.plateau else f"leaderboard plateau round {d.plateau_count}")
+    filled = _fill_explorers(axes, dead, sum(not c.is_baseline for c in report.candidates), objective, rules, nxt)
+    if filled:
+        notes.append(f"fewer explorable axes than explorers; activated {filled}")
     modes = rules.search_modes
     mode = (modes.proxy_aware if objective == "proxy_aware"
             else modes.stacking if (old.promotions or promos) else modes.stabilisation)
