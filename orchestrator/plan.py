@@ -11,7 +11,8 @@ import math
 from evotrain.paths import CampaignPaths, worker_dir_name
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import get_path
-from evotrain.schemas.policy import Axis, DeadEnd, Lead, Policy
+from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Policy
+from orchestrator.collect.noise import recipe_sha256
 from workers.agents.scripted_search import as_number, same_value
 
 
@@ -73,6 +74,12 @@ def open_leads(policy: Policy, axis: Axis, round_no: int) -> list[Lead]:
             if lead.round == round_no - 1 and lead.key == axis.key and not same_value(lead.new, standing)]
 
 
+def flat_moves_of(policy: Policy, axis: Axis) -> list[FlatMove]:
+    """No-signal moves of this axis' key measured on the standing recipe the round will run."""
+    sha = recipe_sha256(policy.standing_recipe)
+    return [m for m in policy.flat_moves if m.key == axis.key and m.recipe_sha256 == sha]
+
+
 def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
     """Distinct active axes while they last, rotating the starting point each round so that a policy
     with more axes than workers covers all of them over rounds; surplus workers revisit axes (their
@@ -130,6 +137,7 @@ def plan_round(
                 dead_ends=concerning,
                 promotions=[p for p in policy.promotions if axis is not None and p.key == axis.key],
                 leads=open_leads(policy, axis, round_no) if axis is not None and visit == 0 else [],
+                flat_moves=flat_moves_of(policy, axis) if axis is not None else [],
                 axis_visit=visit,
                 budget=budget,
                 sandbox=str(paths.sandbox(round_no, worker_id).resolve()),

@@ -6,19 +6,28 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substrate
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.policy import DeadEnd
+from evotrain.schemas.substrate import SubstrateSpec
 from orchestrator.collect.collector import collect_round
+from orchestrator.collect.render import render_policy
 from orchestrator.meta import constitution, policy_store
 from orchestrator.meta.scripted import scripted_policy
 from orchestrator.plan import plan_round
 from workers.agents.scripted_search import propose_change
+from workers.prompts import system_prompt
 
 SHIPPED = Path(__file__).resolve().parents[1] / "constitution"
+
+
+def _spec() -> SubstrateSpec:
+    text = (SHIPPED.parent / "substrate/default/substrate.yaml").read_text()
+    return SubstrateSpec.model_validate(yaml.safe_load(text))
 
 
 def test_shipped_constitution_loads() -> None:
@@ -170,3 +179,52 @@ def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) ->
     assert {a.name for a in third.axes if a.status == "active"} == {"learning_rate", "warmup", "lora_rank"}
     assert "activated ['capacity']" in third.rationale
     assert constitution.enforce(new, third, report2, r) == []
+
+
+def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Path) -> None:
+    """A memory-free worker re-ran the same move every round the recipe did not change; now a move
+    measured flat on this recipe is code-derived into the policy and the next worker tries another."""
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    r = rules()
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, r)
+    board = FakeLeaderboard(3)
+    lr_axis = next(a for a in policy.axes if a.name == "learning_rate")
+    own = propose_change(lr_axis, policy.standing_recipe, [], 0)
+    assert own is not None and own.new == 0.0005  # the move a worker makes on this recipe
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.805, 0.79, change=("lr", 0.0005)),  # flat
+        Cand("w03", "warmup", "optimizer", 0.90, 0.80, change=("warmup_steps", 20)),  # dev signal: not flat
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    new = scripted_policy(policy, report, r)
+    assert new.standing_recipe == policy.standing_recipe and not new.promotions
+    assert [(m.key, m.new, m.worker_id) for m in new.flat_moves] == [("lr", 0.0005, "w02")]
+    assert constitution.enforce(policy, new, report, r) == []
+    found = constitution.enforce(policy, new.model_copy(update={"flat_moves": []}), report, r)
+    assert any("frozen field 'flat_moves'" in v for v in found), found
+
+    briefs = {b.axis_name: b for b in plan_round(new, paths, 2, 3, 0, WorkerBudget(), "abc")}
+    lr_brief = briefs["learning_rate"]
+    assert [m.new for m in lr_brief.flat_moves] == [0.0005] and briefs["warmup"].flat_moves == []
+    move = propose_change(lr_brief.axis, new.standing_recipe, [], lr_brief.seed, [], 0, [], lr_brief.flat_moves)
+    assert move is not None and move.new == 0.002 and "measured flat" in move.reason  # the other side
+    assert "Already measured on this standing recipe" in system_prompt(lr_brief, _spec(), [])
+    assert "without a signal" in render_policy(new)
+    # every other move blocked: the flat value is re-run rather than leave the worker idle
+    blocked = [DeadEnd(what="lr up", key="lr", direction="increase", why="w", evidence="e", round=1)]
+    both = [*lr_brief.flat_moves, lr_brief.flat_moves[0].model_copy(update={"new": 0.000707107})]  # the half step
+    assert propose_change(lr_brief.axis, new.standing_recipe, blocked, 0, [], 0, [], both[:1]).new == 0.000707107
+    assert propose_change(lr_brief.axis, new.standing_recipe, blocked, 0, [], 0, [], both).new == 0.0005
+
+    # a promotion changes the recipe: the old flat moves no longer reach a brief, and derive drops them
+    stage_round(paths, new, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.80, 0.80, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", 0.95, 0.95, change=("warmup_steps", 20)),
+    ])
+    third = scripted_policy(new, collect_round(paths, 2, new, board, r), r)
+    assert third.standing_recipe["warmup_steps"] == 20
+    assert third.flat_moves == []  # measured on the recipe the promotion replaced
+    assert all(b.flat_moves == [] for b in plan_round(third, paths, 3, 3, 0, WorkerBudget(), "abc"))

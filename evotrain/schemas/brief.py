@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from evotrain.schemas.common import Artifact, RecipeValues
-from evotrain.schemas.policy import Axis, DeadEnd, Lead, Objective, Promotion
+from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Objective, Promotion
 
 BASELINE = "baseline"
 
@@ -34,6 +34,8 @@ class Brief(Artifact):
     # Last round's changes of this axis' key that beat the anchor but were not promoted: re-test one
     # on top of the new standing recipe (empty unless the planner gave this worker such a lead)
     leads: list[Lead] = Field(default_factory=list)
+    # Moves of this axis' key already measured on this standing recipe without a signal: try others first
+    flat_moves: list[FlatMove] = Field(default_factory=list)
     # 0 for the first worker on this axis this round, 1 for the second, ...: lets two memory-free
     # workers on one axis split its two directions without talking to each other
     axis_visit: int = Field(default=0, ge=0)

@@ -129,6 +129,25 @@ class Lead(Artifact):
     worker_id: str
 
 
+class FlatMove(Artifact):
+    """A one-key change an explorer measured on the current standing recipe that showed no signal:
+    dev gain within the dev band and leaderboard gain (if submitted) within the noise band, or a
+    failed run.
+
+    Code-derived and kept only while the standing recipe it was measured on stands (a promotion
+    changes the context, so the list empties). Workers on that key try another value first: a
+    memory-free worker would otherwise re-run the same move every round the recipe does not change
+    (issue #13's bench: learning rate 0.005 -> 0.01 four rounds in a row)."""
+
+    round: int
+    key: str
+    new: RecipeValue = None
+    worker_id: str
+    recipe_sha256: str  # the standing recipe it was measured on
+    dev_gain: float | None = None
+    leaderboard_gain: float | None = None
+
+
 class Policy(Artifact):
     """Rolling search policy for `round` (the round it governs)."""
 
@@ -143,6 +162,7 @@ class Policy(Artifact):
     noise: NoiseRule = Field(default_factory=NoiseRule)
     promotions: list[Promotion] = Field(default_factory=list)
     leads: list[Lead] = Field(default_factory=list)  # code-derived: last round's eligible changes, best first
+    flat_moves: list[FlatMove] = Field(default_factory=list)  # code-derived: no-signal moves on this recipe
     rules: list[str] = Field(default_factory=list)  # empirical rules learned from data
     rationale: str = ""  # what the loop learned from the previous round (trajectory table)
     # code-derived memory (the meta agent may not edit it): trajectory and plateau bookkeeping

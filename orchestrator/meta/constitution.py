@@ -17,7 +17,7 @@ from evotrain.schemas.common import diff_values, is_frozen_key
 from evotrain.schemas.constitution import ConstitutionRecord, ConstitutionRules
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
-from orchestrator.meta.derive import derive
+from orchestrator.meta.derive import derive, on_recipe
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "constitution"
 CONSTITUTION_MD = "constitution.md"
@@ -125,6 +125,8 @@ def _check_derived(old: Policy, new: Policy, report: RoundReport, rules: Constit
         v.append(f"noise.dev_threshold {new.noise.dev_threshold:.4f} below the computed {d.noise.dev_threshold:.4f}")
     if new.leads != d.leads:
         v.append("frozen field 'leads' differs from the round's eligible changes")
+    if new.flat_moves != on_recipe(d.flat_moves, new.standing_recipe):
+        v.append("frozen field 'flat_moves' differs from the round's no-signal moves")
     expected = 0 if d.rotation_due else d.plateau_count
     if new.plateau_count != expected:
         v.append(f"frozen field 'plateau_count': must be {expected}, got {new.plateau_count}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evotrain.schemas.common import RecipeValues
 from evotrain.schemas.constitution import ConstitutionRules
-from evotrain.schemas.policy import Lead, NoiseRule, Policy, Replicate, RoundPoint
+from evotrain.schemas.policy import FlatMove, Lead, NoiseRule, Policy, Replicate, RoundPoint
 from evotrain.schemas.report import CandidateSummary, RoundReport
 from orchestrator.collect.noise import next_noise_rule, recipe_sha256
 
@@ -22,6 +23,7 @@ class Derived:
     rotation_due: bool
     rotation_possible: bool  # another category still has dormant axes
     leads: list[Lead]  # this round's eligible changes, best candidate first
+    flat_moves: list[FlatMove]  # no-signal one-key moves on this round's recipe; keep on_recipe(new recipe)
 
 
 def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
@@ -36,6 +38,34 @@ def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
         and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
     ]
     return sorted(found, key=lambda c: (c.leaderboard_gain, c.worker_id), reverse=True)
+
+
+def flat_moves(old: Policy, report: RoundReport) -> list[FlatMove]:
+    """Earlier flat moves still measured on this round's standing recipe, then this round's explorers
+    that changed one key (no code) and showed no signal: dev gain <= the dev band and leaderboard gain
+    (when submitted) <= the noise band, or a failed run. One-comparison bands, not the decision bands:
+    a move with a hint of a gain is worth re-running, a flat one is not."""
+    cal = report.calibration
+    sha = recipe_sha256(old.standing_recipe)
+    dev_band = cal.dev_band if cal.dev_band is not None else cal.noise_band
+    kept = [m for m in old.flat_moves if m.recipe_sha256 == sha]
+    for c in report.candidates:
+        if c.is_baseline or c.code_changes or len(c.changes) != 1:
+            continue
+        signal = c.failure is None and (
+            (c.dev_gain is not None and c.dev_gain > dev_band)
+            or (c.leaderboard_gain is not None and c.leaderboard_gain > cal.noise_band))
+        if not signal:
+            k = c.changes[0]
+            kept.append(FlatMove(round=report.round, key=k.key, new=k.new, worker_id=c.worker_id,
+                                 recipe_sha256=sha, dev_gain=c.dev_gain, leaderboard_gain=c.leaderboard_gain))
+    return kept
+
+
+def on_recipe(moves: list[FlatMove], recipe: RecipeValues) -> list[FlatMove]:
+    """The flat moves that still apply once `recipe` is the standing recipe (a promotion empties them)."""
+    sha = recipe_sha256(recipe)
+    return [m for m in moves if m.recipe_sha256 == sha]
 
 
 def active_categories(policy: Policy) -> list[str]:
@@ -71,4 +101,5 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
     return Derived(
         history=[*old.history, point], noise=noise, plateau_count=count,
         rotation_due=count >= rules.plateau_rounds, rotation_possible=possible, leads=leads,
+        flat_moves=flat_moves(old, report),
     )

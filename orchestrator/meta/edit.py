@@ -13,7 +13,7 @@ from evotrain.schemas.common import Artifact, RecipeValue, get_path, set_path
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import AxisStatus, DeadEnd, Objective, Policy, Promotion
 from evotrain.schemas.report import RoundReport
-from orchestrator.meta.derive import derive
+from orchestrator.meta.derive import derive, on_recipe
 
 
 class EditError(ValueError):
@@ -79,6 +79,7 @@ def assemble(old: Policy, edit: PolicyEdit, report: RoundReport, rules: Constitu
         schema_version=old.schema_version, campaign=old.campaign, round=nxt,
         search_mode=edit.search_mode or old.search_mode, objective=edit.objective or old.objective,
         standing_recipe=recipe, axes=axes, dead_ends=dead_ends, noise=noise, promotions=promotions, leads=d.leads,
+        flat_moves=on_recipe(d.flat_moves, recipe),
         rules=list(old.rules) if edit.rules is None else list(edit.rules), rationale=edit.rationale,
         history=d.history, plateau_count=0 if d.rotation_due else d.plateau_count,
     )

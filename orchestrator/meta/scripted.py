@@ -10,7 +10,7 @@ from evotrain.schemas.common import KeyChange, set_path
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
 from evotrain.schemas.report import Calibration, CandidateSummary, RoundReport
-from orchestrator.meta.derive import active_categories, derive, eligible
+from orchestrator.meta.derive import active_categories, derive, eligible, on_recipe
 from orchestrator.plan import fully_blocked
 
 
@@ -178,6 +178,7 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
     return Policy(
         campaign=old.campaign, round=nxt, search_mode=mode, objective=objective,  # type: ignore[arg-type]
         standing_recipe=recipe, axes=axes, dead_ends=dead, noise=d.noise,
-        promotions=[*old.promotions, *promos], leads=d.leads, rules=rule_lines, rationale=rationale,
+        promotions=[*old.promotions, *promos], leads=d.leads, flat_moves=on_recipe(d.flat_moves, recipe),
+        rules=rule_lines, rationale=rationale,
         history=d.history, plateau_count=plateau_count,
     )

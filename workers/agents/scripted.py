@@ -126,7 +126,7 @@ class ScriptedAgent:
             return self._finish(None, f"recipe unreadable: {exc}")
         if self.proposal is None:
             self.proposal = propose_change(brief.axis, values, brief.dead_ends, brief.seed, brief.promotions,
-                                           brief.axis_visit, brief.leads)
+                                           brief.axis_visit, brief.leads, brief.flat_moves)
             if self.proposal is None:
                 return self._finish(None, f"no legal move along {brief.axis.name}: every direction is a dead end "
                                           "or at the range edge")

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evotrain.schemas.common import RecipeValue, RecipeValues, Scalar, get_path
-from evotrain.schemas.policy import Axis, DeadEnd, Lead, Promotion
+from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Promotion
 
 FULL_STEP, HALF_STEP = 1.0, 0.5
 LINEAR_FRACTION = 0.25
@@ -128,9 +128,11 @@ def as_recipe_value(choice: Scalar, old: RecipeValue) -> RecipeValue:
     return choice
 
 
-def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed: int) -> Proposal | None:
+def _propose_choice(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], seed: int,
+                    avoid: list[RecipeValue] | None = None) -> Proposal | None:
     directions = blocked_directions(axis, dead_ends)
     banned = [as_recipe_value(b, old) if isinstance(b, str) else b for b in blocked_values(axis, dead_ends)]
+    banned += avoid or []
     options: list[RecipeValue] = []
     for raw in axis.range.choices or []:
         choice = as_recipe_value(raw, old)
@@ -165,14 +167,28 @@ def _lead_move(axis: Axis, old: RecipeValue, dead_ends: list[DeadEnd], leads: li
 
 def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int,
                    promotions: list[Promotion] | None = None, visit: int = 0,
-                   leads: list[Lead] | None = None) -> Proposal | None:
+                   leads: list[Lead] | None = None, flat: list[FlatMove] | None = None) -> Proposal | None:
     """The one recipe change a worker tests (leads: re-test first; seed: choice offset; promotions and
-    visit: numeric direction), or None if every legal move is blocked."""
+    visit: numeric direction; flat: values already measured flat on this recipe, tried only when no
+    other legal move is left), or None if every legal move is blocked."""
     old = get_path(standing, axis.key)
     if leads and (move := _lead_move(axis, old, dead_ends, leads)) is not None:
         return move
+    avoid = [m.new for m in flat or [] if m.key == axis.key]
+    if avoid:
+        fresh = _propose(axis, standing, dead_ends, seed, promotions, visit, avoid, flat)
+        if fresh is not None:
+            return replace(fresh, reason=f"{fresh.reason}; skipped {len(avoid)} value(s) already measured flat "
+                                         "on this recipe")
+    return _propose(axis, standing, dead_ends, seed, promotions, visit, [], flat)
+
+
+def _propose(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed: int,
+             promotions: list[Promotion] | None, visit: int, avoid: list[RecipeValue],
+             flat: list[FlatMove] | None) -> Proposal | None:
+    old = get_path(standing, axis.key)
     if axis.range.kind == "choice":
-        return _propose_choice(axis, old, dead_ends, seed)
+        return _propose_choice(axis, old, dead_ends, seed, avoid)
     current = as_number(old)
     banned = blocked_values(axis, dead_ends)
     if current is None:  # key absent from the standing recipe: start mid-range
@@ -182,8 +198,9 @@ def propose_change(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd],
         return Proposal(axis.key, old, new, "set", "key not in standing recipe; start mid-range")
     # Not worth a run: the value this key was promoted away from (measured worse), and what the
     # round's earlier workers on this axis propose (their visits are known, so no duplicate runs)
-    banned += [p.old for p in promotions or [] if p.key == axis.key]
-    banned += [p.new for v in range(visit) if (p := propose_change(axis, standing, dead_ends, seed, promotions, v))]
+    banned += [p.old for p in promotions or [] if p.key == axis.key] + avoid
+    banned += [p.new for v in range(visit)
+               if (p := propose_change(axis, standing, dead_ends, seed, promotions, v, flat=flat))]
     first, why = first_direction(axis, current, promotions or [])
     if visit % 2 == 1:
         first, why = -first, f"visit {visit}: the side visit 0 does not take ({why})"
