@@ -12,7 +12,7 @@ from evotrain.paths import CampaignPaths, worker_dir_name
 from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import get_path
 from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Policy
-from orchestrator.collect.noise import recipe_sha256
+from orchestrator.meta.derive import on_recipe
 from workers.agents.scripted_search import as_number, same_value
 
 
@@ -76,8 +76,7 @@ def open_leads(policy: Policy, axis: Axis, round_no: int) -> list[Lead]:
 
 def flat_moves_of(policy: Policy, axis: Axis) -> list[FlatMove]:
     """No-signal moves of this axis' key measured on the standing recipe the round will run."""
-    sha = recipe_sha256(policy.standing_recipe)
-    return [m for m in policy.flat_moves if m.key == axis.key and m.recipe_sha256 == sha]
+    return [m for m in on_recipe(policy.flat_moves, policy.standing_recipe) if m.key == axis.key]
 
 
 def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
