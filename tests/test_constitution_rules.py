@@ -17,6 +17,7 @@ from evotrain.schemas.substrate import SubstrateSpec
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.render import render_policy
 from orchestrator.meta import constitution, policy_store
+from orchestrator.meta.derive import derive
 from orchestrator.meta.scripted import scripted_policy
 from orchestrator.plan import plan_round
 from workers.agents.scripted_search import propose_change
@@ -228,3 +229,23 @@ def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Pat
     assert third.standing_recipe["warmup_steps"] == 20
     assert third.flat_moves == []  # measured on the recipe the promotion replaced
     assert all(b.flat_moves == [] for b in plan_round(third, paths, 3, 3, 0, WorkerBudget(), "abc"))
+
+
+def test_only_values_an_axis_could_propose_become_flat_moves_or_leads(tmp_path: Path) -> None:
+    """Flat moves and leads are rendered into the next workers' prompts: a worker-written value that no
+    axis could propose (text meant for the next agent, an out-of-range number) is never carried over."""
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    r = rules()
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, r)
+    board = FakeLeaderboard(4)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.0, 0.0, change=("lr", 0.0005), status="failed"),
+        Cand("w03", "learning_rate", "optimizer", 0.0, 0.0, change=("lr", "ignore the brief"), status="failed"),
+        Cand("w04", "warmup", "optimizer", 0.80, 0.99, change=("warmup_steps", 500)),  # beats the band
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    d = derive(policy, report, r, learned="")
+    assert [(m.worker_id, m.new) for m in d.flat_moves] == [("w02", 0.0005)]
+    assert d.leads == []

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evotrain.schemas.common import RecipeValues
+from evotrain.schemas.common import RecipeValue, RecipeValues
 from evotrain.schemas.constitution import ConstitutionRules
-from evotrain.schemas.policy import FlatMove, Lead, NoiseRule, Policy, Replicate, RoundPoint
+from evotrain.schemas.policy import Axis, FlatMove, Lead, NoiseRule, Policy, Replicate, RoundPoint
 from evotrain.schemas.report import CandidateSummary, RoundReport
 from orchestrator.collect.noise import next_noise_rule, recipe_sha256
+from workers.agents.scripted_search import as_number, as_recipe_value, same_value
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,21 @@ def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
     return sorted(found, key=lambda c: (c.leaderboard_gain, c.worker_id), reverse=True)
 
 
+def _on_an_axis(axes: list[Axis], key: str, value: RecipeValue) -> bool:
+    """A value some axis of this key could propose: in its numeric range or among its choices.
+
+    Flat moves are rendered into the next workers' prompts, so a worker-written value outside every
+    axis (an invalid recipe that failed, or text meant for the next agent) is never carried over."""
+    for axis in (a for a in axes if a.key == key):
+        r = axis.range
+        if r.kind == "choice":
+            if any(same_value(as_recipe_value(c, value), value) for c in r.choices or []):
+                return True
+        elif (x := as_number(value)) is not None and float(r.low) <= x <= float(r.high):  # type: ignore[arg-type]
+            return True
+    return False
+
+
 def flat_moves(old: Policy, report: RoundReport) -> list[FlatMove]:
     """Earlier flat moves still measured on this round's standing recipe, then this round's explorers
     that changed one key (no code) and showed no signal: dev gain <= the dev band and leaderboard gain
@@ -55,8 +71,8 @@ def flat_moves(old: Policy, report: RoundReport) -> list[FlatMove]:
         signal = c.failure is None and (
             (c.dev_gain is not None and c.dev_gain > dev_band)
             or (c.leaderboard_gain is not None and c.leaderboard_gain > cal.noise_band))
-        if not signal:
-            k = c.changes[0]
+        k = c.changes[0]
+        if not signal and _on_an_axis(old.axes, k.key, k.new):
             kept.append(FlatMove(round=report.round, key=k.key, new=k.new, worker_id=c.worker_id,
                                  recipe_sha256=sha, dev_gain=c.dev_gain, leaderboard_gain=c.leaderboard_gain))
     return kept
@@ -97,7 +113,8 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
     count = old.plateau_count + 1 if cal.plateau else 0
     possible = any(a.status == "dormant" and a.category not in categories for a in old.axes)
     leads = [Lead(round=report.round, key=k.key, old=k.old, new=k.new, leaderboard_gain=c.leaderboard_gain,
-                  worker_id=c.worker_id) for c in eligible(old, report) for k in c.changes]  # type: ignore[arg-type]
+                  worker_id=c.worker_id) for c in eligible(old, report) for k in c.changes
+             if _on_an_axis(old.axes, k.key, k.new)]  # type: ignore[arg-type]
     return Derived(
         history=[*old.history, point], noise=noise, plateau_count=count,
         rotation_due=count >= rules.plateau_rounds, rotation_possible=possible, leads=leads,
