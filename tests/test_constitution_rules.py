@@ -31,6 +31,14 @@ def _spec() -> SubstrateSpec:
     return SubstrateSpec.model_validate(yaml.safe_load(text))
 
 
+def _round_one(tmp_path: Path, budget: int):
+    """A fresh campaign on the synthetic substrate: paths, rules, round 1's policy, a leaderboard."""
+    r = rules()
+    recipe, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe, axes, r)
+    return CampaignPaths(root=tmp_path, campaign="c1"), r, policy, FakeLeaderboard(budget)
+
+
 def test_shipped_constitution_loads() -> None:
     c = constitution.load(SHIPPED)
     assert c.rules.plateau_rounds == 2 and c.rules.baseline_anchors_per_round == 1
@@ -128,11 +136,7 @@ def test_round_shape() -> None:
 def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) -> None:
     """Stack-and-calibrate: the best eligible change is promoted; the runner-up, which also beat the
     band, becomes a code-derived lead that the next round's planner and scripted worker re-test."""
-    paths = CampaignPaths(root=tmp_path, campaign="c1")
-    r = rules()
-    recipe, axes = write_substrate(tmp_path)
-    policy = policy_store.initial_policy("c1", recipe, axes, r)
-    board = FakeLeaderboard(3)
+    paths, r, policy, board = _round_one(tmp_path, budget=3)
     stage_round(paths, policy, board, [
         Cand("w01", "baseline", "baseline", 0.80, 0.80),
         Cand("w02", "learning_rate", "optimizer", 0.84, 0.90, change=("lr", 0.002)),
@@ -185,11 +189,7 @@ def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) ->
 def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Path) -> None:
     """A memory-free worker re-ran the same move every round the recipe did not change; now a move
     measured flat on this recipe is code-derived into the policy and the next worker tries another."""
-    paths = CampaignPaths(root=tmp_path, campaign="c1")
-    r = rules()
-    recipe, axes = write_substrate(tmp_path)
-    policy = policy_store.initial_policy("c1", recipe, axes, r)
-    board = FakeLeaderboard(3)
+    paths, r, policy, board = _round_one(tmp_path, budget=3)
     lr_axis = next(a for a in policy.axes if a.name == "learning_rate")
     own = propose_change(lr_axis, policy.standing_recipe, [], 0)
     assert own is not None and own.new == 0.0005  # the move a worker makes on this recipe
@@ -234,11 +234,7 @@ def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Pat
 def test_only_values_an_axis_could_propose_become_flat_moves_or_leads(tmp_path: Path) -> None:
     """Flat moves and leads are rendered into the next workers' prompts: a worker-written value that no
     axis could propose (text meant for the next agent, an out-of-range number) is never carried over."""
-    paths = CampaignPaths(root=tmp_path, campaign="c1")
-    r = rules()
-    recipe, axes = write_substrate(tmp_path)
-    policy = policy_store.initial_policy("c1", recipe, axes, r)
-    board = FakeLeaderboard(4)
+    paths, r, policy, board = _round_one(tmp_path, budget=4)
     stage_round(paths, policy, board, [
         Cand("w01", "baseline", "baseline", 0.80, 0.80),
         Cand("w02", "learning_rate", "optimizer", 0.0, 0.0, change=("lr", 0.0005), status="failed"),
