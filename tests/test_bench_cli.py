@@ -20,7 +20,7 @@ import yaml
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
 from evotrain.schemas.policy import Axis, AxisRange, Policy
-from orchestrator.bench.models import AAReport, DriftReport, EfficiencyReport
+from orchestrator.bench.models import AAReport, DriftReport, EfficiencyReport, MethodOutcome
 from orchestrator.bench.stats import mean_ci95
 from orchestrator.config import CampaignConfig
 from orchestrator.plan import plan_round, round_seed
@@ -208,6 +208,59 @@ def test_merge_efficiency_rebuilds_the_one_run_report(started_benches: dict[str,
         assert not (tmp_path / "bad.json").exists()
 
 
+def _without_cache_flags(o: MethodOutcome) -> dict:
+    """An outcome as data; `cached` says only whether this process trained the run."""
+    return o.model_dump(exclude={"runs": {"__all__": {"cached"}}})
+
+
+@pytest.mark.slow
+def test_methods_run_apart_merge_into_the_one_run_report(started_benches: dict[str, tuple[Path, subprocess.Popen]],
+                                                         tmp_path: Path) -> None:
+    root, proc = finished(started_benches, "efficiency")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    whole = EfficiencyReport.model_validate_json((root / "bench" / "efficiency.json").read_text())
+    seed_0 = ["efficiency", "--seeds", "1", "--rounds", "1", "--workers", "2", *COMMON]
+    parts: dict[str, Path] = {}
+    for methods in ("random", "ofat,oracle"):
+        parts[methods] = tmp_path / f"{methods}.json"
+        run = bench(root, *seed_0, "--methods", methods, "--out", str(parts[methods]))
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "already finished" in run.stdout  # the campaign is read back, not re-run
+        run_lines = [ln for ln in run.stdout.splitlines() if " run " in ln and "dev" in ln]
+        assert run_lines and all("(cached)" in ln for ln in run_lines)
+        for other in {"random", "ofat", "oracle"} - set(methods.split(",")):
+            assert f"{other} s0 run" not in run.stdout
+    random_only = EfficiencyReport.model_validate_json(parts["random"].read_text())
+    assert random_only.methods == ["campaign", "random"] == [m.method for m in random_only.summary]
+    assert random_only.oracle == {"0": None} and all(o.runs_to_90 is None for o in random_only.outcomes)
+    expected = [o for o in whole.outcomes if o.seed == 0 and o.method in ("campaign", "random")]
+    # runs_to_90 needs the oracle, which this report lacks
+    assert [_without_cache_flags(o) | {"runs_to_90": None} for o in random_only.outcomes] == \
+        [_without_cache_flags(o) | {"runs_to_90": None} for o in expected]
+
+    out = tmp_path / "merged.json"
+    merged_run = merge_cli(str(parts["ofat,oracle"]), str(parts["random"]), "--out", str(out))
+    assert merged_run.returncode == 0, merged_run.stderr
+    merged = EfficiencyReport.model_validate_json(out.read_text())
+    assert merged.seeds == [0] and merged.methods == ["campaign", "random", "ofat", "oracle"]
+    assert merged.oracle == {"0": whole.oracle["0"]}
+    assert [_without_cache_flags(o) for o in merged.outcomes] == \
+        [_without_cache_flags(o) for o in whole.outcomes if o.seed == 0]
+    assert [(m.method, m.n, m.mean) for m in merged.summary] == \
+        [(o.method, 1, o.chosen_private) for o in whole.outcomes if o.seed == 0]
+
+    # a baseline twice, or two different campaigns for one seed: one line, nothing written
+    other = EfficiencyReport.model_validate_json(parts["random"].read_text())
+    other.outcomes[0].chosen_private = (other.outcomes[0].chosen_private or 0.0) + 0.5
+    (tmp_path / "other-campaign.json").write_text(other.model_dump_json())
+    for files, says in ([[parts["random"], parts["random"]], "seed 0's random"],
+                        [[parts["ofat,oracle"], tmp_path / "other-campaign.json"], "seed 0's campaign differs"]):
+        bad = merge_cli(*map(str, files), "--out", str(tmp_path / "bad.json"))
+        lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
+        assert bad.returncode != 0 and len(lines) == 1 and says in lines[0], bad.stderr
+        assert not (tmp_path / "bad.json").exists()
+
+
 @pytest.mark.slow
 def test_aa_tiny_noop_runs_the_standing_recipe_with_per_worker_seeds(
         started_benches: dict[str, tuple[Path, subprocess.Popen]]) -> None:
@@ -272,6 +325,7 @@ def test_drift_tiny_noop_records_the_rounds(started_benches: dict[str, tuple[Pat
 
 @pytest.mark.parametrize(("args", "option"), [
     (["efficiency", "--seeds", "0"], "--seeds"),
+    (["efficiency", "--methods", "random,grid"], "--methods"),
     (["aa", "--substrate", "no/such/substrate"], "--substrate"),
     (["drift", "--substrate", str(NOOP), "--constitution", str(REPO / "constitution"), "--recipe-overrides",
       "[1, 2]"], "--recipe-overrides"),

@@ -25,7 +25,12 @@ baseline goes through the campaign's scoring path (orchestrator/bench/scoring.py
 
 runs_to_90: the first run count after which the method's chosen recipe's private score is
 >= 0.9 × the oracle (campaign: after each round; random/ofat: after each batch; oracle: after
-each run, the best private so far); None if never. Seeds' training seeds are s·10000 + run index.
+each run, the best private so far); None if never (or when the oracle was not run). Seeds' training
+seeds are s·10000 + run index.
+
+`--methods` runs a subset of the baselines (the campaign always runs, or is read back when finished:
+its run count is every baseline's budget). Runs are cached under <root>/bench/cache, so a seed's
+methods can run on different days in the same root and be joined with `bench merge-efficiency`.
 """
 
 from __future__ import annotations
@@ -49,14 +54,22 @@ from orchestrator.bench.campaigns import (
     private_scorer,
     run_or_resume,
 )
-from orchestrator.bench.models import BenchRun, CurvePoint, EfficiencyReport, MethodOutcome, MethodSummary
+from orchestrator.bench.models import (
+    METHODS,
+    BenchRun,
+    CurvePoint,
+    EfficiencyReport,
+    Method,
+    MethodOutcome,
+    MethodSummary,
+)
 from orchestrator.bench.scoring import RunScorer, substrate_fingerprint
 from orchestrator.bench.stats import mean_ci95
 from orchestrator.config import resolve_under
 from orchestrator.meta import constitution
 
 ORACLE_FACTOR = 3
-METHODS = ("campaign", "random", "ofat", "oracle")
+BASELINES: tuple[Method, ...] = ("random", "ofat", "oracle")
 
 
 def train_seed(seed: int, index: int) -> int:
@@ -161,8 +174,10 @@ def runs_to_90(curve: list[CurvePoint], oracle: float | None) -> int | None:
     return next((p.runs for p in curve if p.private is not None and p.private >= 0.9 * oracle), None)
 
 
-def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int, say: Say) -> EfficiencyReport:
+def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int, say: Say,
+                   baselines: tuple[Method, ...] = BASELINES) -> EfficiencyReport:
     started = time.time()
+    methods: list[Method] = [m for m in METHODS if m == "campaign" or m in baselines]
     scorer = RunScorer(s.substrate, s.bench_dir, s.split_items)
     rules = constitution.load(resolve_under(s.root, s.constitution, "--constitution")).rules
     per_batch = rules.submission_budget_per_round
@@ -172,10 +187,10 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
         substrate=str(s.substrate), seeds=seeds, rounds=rounds, workers=workers, runs_per_method=budget_runs,
         oracle_runs=ORACLE_FACTOR * budget_runs, submissions_per_batch=per_batch,
         submission_budget=per_batch * rounds, recipe_overrides=dict(s.overrides),
-        substrate_fingerprint=substrate_fingerprint(s.substrate), split_items=s.split_items)
+        substrate_fingerprint=substrate_fingerprint(s.substrate), split_items=s.split_items, methods=methods)
     for seed in seeds:
-        outcomes = _one_seed(s, scorer, seed, rounds, workers, per_batch, baseline, axes, say)
-        oracle = outcomes[-1].chosen_private
+        outcomes = _one_seed(s, scorer, seed, rounds, workers, per_batch, baseline, axes, say, methods)
+        oracle = next((o.chosen_private for o in outcomes if o.method == "oracle"), None)
         report.oracle[str(seed)] = oracle
         for o in outcomes:
             o.runs_to_90 = runs_to_90(o.curve, oracle)
@@ -183,21 +198,21 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
                 report.notes.append(f"seed {seed}: the campaign spent {o.training_runs} training runs (not R·N = "
                                     f"{budget_runs}); random and ofat were given as many")
         report.outcomes += outcomes
-    report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in METHODS]
+    report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in methods]
     report.wall_s = time.time() - started
     return report
 
 
-def summarise(method: str, outcomes: list[MethodOutcome]) -> MethodSummary:
+def summarise(method: Method, outcomes: list[MethodOutcome]) -> MethodSummary:
     values = [o.chosen_private for o in outcomes if o.chosen_private is not None]
     mean, low, high = mean_ci95(values)
-    return MethodSummary(method=method, n=len(values), mean=mean, ci95_low=low, ci95_high=high,  # type: ignore[arg-type]
+    return MethodSummary(method=method, n=len(values), mean=mean, ci95_low=low, ci95_high=high,
                          runs_to_90=[o.runs_to_90 for o in outcomes],
                          reached_90=sum(o.runs_to_90 is not None for o in outcomes))
 
 
 def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, workers: int, per_batch: int,
-              baseline: RecipeValues, axes: list[Axis], say: Say) -> list[MethodOutcome]:
+              baseline: RecipeValues, axes: list[Axis], say: Say, methods: list[Method]) -> list[MethodOutcome]:
     shape = ["efficiency", rounds, workers, s.overrides, s.split_items]
     name = campaign_name("eff", seed, scorer.folder.name, shape)
     summary = run_or_resume(s.root, bench_config(s, name, rounds, workers, seed), say)
@@ -216,18 +231,34 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
         return _Runner(scorer, s, say, method, seed, baseline, batch, rounds)
 
     draws = [(i + 1, sampling.draw(baseline, axes, seed, i)) for i in range(ORACLE_FACTOR * budget)]
-    rnd = runner("random")
-    random_runs = rnd.run(draws[:budget], budget)
+    outcomes = [camp]
+    if "random" in methods:
+        outcomes.append(_random(runner("random"), draws[:budget], seed, per_batch, rounds))
+    if "ofat" in methods:
+        outcomes.append(_ofat(runner("ofat"), axes, budget, seed, per_batch, rounds))
+    if "oracle" in methods:
+        orc = runner("oracle")
+        orc.batch_size, orc.n_batches = batch, ORACLE_FACTOR * rounds
+        outcomes.append(_oracle(orc, draws, seed, say))
+    return outcomes
+
+
+def _random(rnd: _Runner, draws: list[tuple[int, dict[str, RecipeValue]]], seed: int, per_batch: int,
+            rounds: int) -> MethodOutcome:
+    random_runs = rnd.run(draws, len(draws))
     subs_r, curve_r = submit_by_batch(rnd, random_runs, per_batch)
-    random = _finish(MethodOutcome(method="random", seed=seed, training_runs=len(random_runs), submissions=subs_r,
-                                   submission_budget=per_batch * rounds, curve=curve_r), random_runs)
-    ofat = runner("ofat")
+    return _finish(MethodOutcome(method="random", seed=seed, training_runs=len(random_runs), submissions=subs_r,
+                                 submission_budget=per_batch * rounds, curve=curve_r), random_runs)
+
+
+def _ofat(ofat: _Runner, axes: list[Axis], budget: int, seed: int, per_batch: int, rounds: int) -> MethodOutcome:
     o_runs = ofat_runs(ofat, axes, budget)
     subs_o, curve_o = submit_by_batch(ofat, o_runs, per_batch)
-    ofat_out = _finish(MethodOutcome(method="ofat", seed=seed, training_runs=len(o_runs), submissions=subs_o,
-                                     submission_budget=per_batch * rounds, curve=curve_o), o_runs)
-    orc = runner("oracle")
-    orc.batch_size, orc.n_batches = batch, ORACLE_FACTOR * rounds
+    return _finish(MethodOutcome(method="ofat", seed=seed, training_runs=len(o_runs), submissions=subs_o,
+                                 submission_budget=per_batch * rounds, curve=curve_o), o_runs)
+
+
+def _oracle(orc: _Runner, draws: list[tuple[int, dict[str, RecipeValue]]], seed: int, say: Say) -> MethodOutcome:
     o_all = orc.run(draws, len(draws))
     oracle_curve, top = [], None
     for run in o_all:
@@ -238,11 +269,10 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
                                        private=top.private if top else None))
     say(f"oracle s{seed}: best private {'n/a' if top is None else f'{top.private:.3f} (run {top.index})'} "
         f"of {len(o_all)} runs")
-    oracle = MethodOutcome(method="oracle", seed=seed, training_runs=len(o_all), submissions=0, submission_budget=0,
-                           chosen=oracle_curve[-1].chosen if oracle_curve else None,
-                           chosen_private=top.private if top else None, curve=oracle_curve, runs=o_all,
-                           note="the best PRIVATE-half score of its sweep: a ceiling, not a submission rule")
-    return [camp, random, ofat_out, oracle]
+    return MethodOutcome(method="oracle", seed=seed, training_runs=len(o_all), submissions=0, submission_budget=0,
+                         chosen=oracle_curve[-1].chosen if oracle_curve else None,
+                         chosen_private=top.private if top else None, curve=oracle_curve, runs=o_all,
+                         note="the best PRIVATE-half score of its sweep: a ceiling, not a submission rule")
 
 
 def default_out(root: Path, name: str) -> Path:

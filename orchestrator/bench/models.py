@@ -9,6 +9,7 @@ from pydantic import Field
 from evotrain.schemas.common import Artifact, RecipeValue, RecipeValues
 
 Method = Literal["campaign", "random", "ofat", "oracle"]
+METHODS: tuple[Method, ...] = ("campaign", "random", "ofat", "oracle")  # the order of tables and summaries
 WorkerSeeds = Literal["paired", "per_worker"]
 
 
@@ -86,7 +87,9 @@ class EfficiencyReport(BenchReport):
     oracle_runs: int  # 3 x R x N (3 x the campaign's count)
     submissions_per_batch: int  # the constitution's submission_budget_per_round
     submission_budget: int  # x R
-    oracle: dict[str, float | None] = Field(default_factory=dict)  # seed -> best private score in its sweep
+    # the methods run (the campaign always: it sets the others' budget); reports from before --methods ran all
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS))
+    oracle: dict[str, float | None] = Field(default_factory=dict)  # seed -> best private score; None: not run
     outcomes: list[MethodOutcome] = Field(default_factory=list)
     summary: list[MethodSummary] = Field(default_factory=list)
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
 from evotrain.schemas.common import Artifact, RecipeValue
-from orchestrator.bench.models import EfficiencyReport
+from orchestrator.bench.models import EfficiencyReport, Method
 
 bench_app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -77,6 +77,16 @@ def _check_shape(seeds: int, rounds: int, workers: int | None = None) -> None:
         raise EvotrainError(f"--workers: must be >= 2 (one anchor + one explorer), got {workers}")
 
 
+def _baselines(methods: str) -> tuple[Method, ...]:
+    from orchestrator.bench.efficiency import BASELINES
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in names if m not in BASELINES and m != "campaign"]
+    if unknown:
+        raise EvotrainError(f"--methods: unknown {', '.join(unknown)} (choose from {', '.join(BASELINES)})")
+    return tuple(m for m in BASELINES if m in names)
+
+
 def _say(line: str) -> None:
     console.print(line, highlight=False, soft_wrap=True)
 
@@ -95,13 +105,18 @@ def _f(x: float | None) -> str:
 def efficiency(seeds: SeedsOpt = 3, rounds: RoundsOpt = 4, workers: WorkersOpt = 8, first_seed: FirstSeedOpt = 0,
                substrate: SubstrateOpt = Path("substrate/default"), root: RootOpt = Path("."),
                constitution: ConstOpt = "constitution", out: OutOpt = None, recipe_overrides: OverridesOpt = "",
-               parallel: ParallelOpt = 2, split_items: SplitOpt = 300) -> None:
+               parallel: ParallelOpt = 2, split_items: SplitOpt = 300,
+               methods: Annotated[str, typer.Option(
+                   "--methods", help="Baselines to run, comma-separated (the campaign always runs: it sets "
+                                     "their budget); merge reports of the same seeds with merge-efficiency.")]
+               = "random,ofat,oracle") -> None:
     """Campaign vs random search vs one-factor-at-a-time at equal runs and submissions, and an oracle."""
     from orchestrator.bench.efficiency import run_efficiency
 
     _check_shape(seeds, rounds, workers)
+    baselines = _baselines(methods)
     s = _settings(root, substrate, constitution, recipe_overrides, parallel, split_items)
-    report = run_efficiency(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say)
+    report = run_efficiency(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say, baselines)
     _print_efficiency(report)
     _write(report, out, root, "efficiency")
 
@@ -131,7 +146,9 @@ def _print_efficiency(report: EfficiencyReport) -> None:
         ci = "n/a" if m.ci95_low is None else f"[{m.ci95_low:.3f}, {m.ci95_high:.3f}]"
         runs = ", ".join("never" if r is None else str(r) for r in m.runs_to_90)
         t.add_row(m.method, _f(m.mean), ci, f"{m.reached_90}/{len(m.runs_to_90)}", runs)
-    t.caption = (f"oracle = best private score of a {report.oracle_runs}-run random sweep (a ceiling); "
+    missing = [m for m in ("random", "ofat", "oracle") if m not in report.methods]
+    t.caption = ((f"not run: {', '.join(missing)}; " if missing else "")
+                 + f"oracle = best private score of a {report.oracle_runs}-run random sweep (a ceiling); "
                  f"wall {report.wall_s:.0f} s" + ("; " + "; ".join(report.notes) if report.notes else ""))
     console.print(t)
 
