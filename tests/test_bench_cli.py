@@ -149,6 +149,12 @@ def test_efficiency_tiny_noop(started_benches: dict[str, tuple[Path, subprocess.
         half = scipy_stats.t.ppf(0.975, 1) * statistics.stdev(xs) / math.sqrt(2)
         assert m.mean == pytest.approx(statistics.mean(xs))
         assert m.ci95_low == pytest.approx(statistics.mean(xs) - half, abs=1e-3)
+    assert [d.method for d in report.campaign_minus] == ["random", "ofat", "oracle"]
+    for d in report.campaign_minus:  # paired by seed
+        diffs = [by[("campaign", s)].chosen_private - by[(d.method, s)].chosen_private for s in (0, 1)]
+        half = scipy_stats.t.ppf(0.975, 1) * statistics.stdev(diffs) / math.sqrt(2)
+        assert d.n == 2 and d.mean == pytest.approx(statistics.mean(diffs))
+        assert d.ci95_high == pytest.approx(statistics.mean(diffs) + half, abs=1e-3)
     # resumable: a second run retrains nothing and gives the same outcomes
     again = bench(tmp_path, *TINY_BENCHES["efficiency"])
     assert again.returncode == 0, again.stderr[-2000:]
@@ -194,6 +200,7 @@ def test_merge_efficiency_rebuilds_the_one_run_report(started_benches: dict[str,
         assert m.n == 2 and m.mean == pytest.approx(statistics.mean(xs))
         assert m.runs_to_90 == [o.runs_to_90 for o in whole.outcomes if o.method == m.method]
     assert [m.model_dump() for m in merged.summary] == [m.model_dump() for m in whole.summary]
+    assert [d.model_dump() for d in merged.campaign_minus] == [d.model_dump() for d in whole.campaign_minus]
 
     # not the same bench, the same seed twice, a report from before fingerprints: one line, nothing written
     other = EfficiencyReport.model_validate_json(parts[1].read_text()).model_copy(update={"workers": 3})
@@ -249,6 +256,10 @@ def test_methods_run_apart_merge_into_the_one_run_report(started_benches: dict[s
         [_without_cache_flags(o) for o in whole.outcomes if o.seed == 0]
     assert [(m.method, m.n, m.mean) for m in merged.summary] == \
         [(o.method, 1, o.chosen_private) for o in whole.outcomes if o.seed == 0]
+    camp = next(o.chosen_private for o in whole.outcomes if o.seed == 0 and o.method == "campaign")
+    assert [(d.method, d.n, d.mean) for d in merged.campaign_minus] == \
+        [(o.method, 1, pytest.approx(camp - o.chosen_private)) for o in whole.outcomes
+         if o.seed == 0 and o.method != "campaign"]
 
     # a baseline twice, or two different campaigns for one seed: one line, nothing written
     other = EfficiencyReport.model_validate_json(parts["random"].read_text())

@@ -57,6 +57,7 @@ from orchestrator.bench.campaigns import (
 from orchestrator.bench.models import (
     METHODS,
     BenchRun,
+    CampaignDifference,
     CurvePoint,
     EfficiencyReport,
     Method,
@@ -198,9 +199,22 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
                 report.notes.append(f"seed {seed}: the campaign spent {o.training_runs} training runs (not R·N = "
                                     f"{budget_runs}); random and ofat were given as many")
         report.outcomes += outcomes
-    report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in methods]
+    summarise_report(report)
     report.wall_s = time.time() - started
     return report
+
+
+def summarise_report(report: EfficiencyReport) -> None:
+    """Fills the summary (per method) and the campaign's paired differences from the outcomes."""
+    report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in report.methods]
+    camp = {o.seed: o.chosen_private for o in report.outcomes if o.method == "campaign"}
+    report.campaign_minus = []
+    for m in report.methods[1:]:
+        diffs = [c - o.chosen_private for o in report.outcomes if o.method == m
+                 if (c := camp.get(o.seed)) is not None and o.chosen_private is not None]
+        mean, low, high = mean_ci95(diffs)
+        report.campaign_minus.append(CampaignDifference(method=m, n=len(diffs), mean=mean, ci95_low=low,
+                                                        ci95_high=high))
 
 
 def summarise(method: Method, outcomes: list[MethodOutcome]) -> MethodSummary:

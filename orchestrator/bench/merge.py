@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
-from orchestrator.bench.efficiency import runs_to_90, summarise
+from orchestrator.bench.efficiency import runs_to_90, summarise_report
 from orchestrator.bench.models import METHODS, EfficiencyReport, MethodOutcome
 
 # the fields every merged report must agree on: they define which bench was run
@@ -61,7 +61,7 @@ def merge_efficiency(reports: list[EfficiencyReport], names: list[str]) -> Effic
         o.runs_to_90 = runs_to_90(o.curve, merged.oracle[str(o.seed)])
     merged.notes = [n for r in reports for n in r.notes] + [f"merged from {', '.join(names)}"]
     merged.wall_s = sum(r.wall_s for r in reports)
-    merged.summary = [summarise(m, [o for o in merged.outcomes if o.method == m]) for m in merged.methods]
+    summarise_report(merged)
     return merged
 
 

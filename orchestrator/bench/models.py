@@ -65,6 +65,17 @@ class MethodSummary(Artifact):
     reached_90: int = 0  # seeds that reached 90 % of the oracle
 
 
+class CampaignDifference(Artifact):
+    """The campaign's private score minus a baseline's, paired by seed (the seeds where both ran): the
+    acceptance's "campaign >= random + 0.03" is a statement about this mean."""
+
+    method: Method
+    n: int
+    mean: float | None = None
+    ci95_low: float | None = None  # None: fewer than two paired seeds
+    ci95_high: float | None = None
+
+
 class BenchReport(Artifact):
     """What every bench report records: the shape it ran, its overrides, its wall time and notes."""
 
@@ -92,6 +103,7 @@ class EfficiencyReport(BenchReport):
     oracle: dict[str, float | None] = Field(default_factory=dict)  # seed -> best private score; None: not run
     outcomes: list[MethodOutcome] = Field(default_factory=list)
     summary: list[MethodSummary] = Field(default_factory=list)
+    campaign_minus: list[CampaignDifference] = Field(default_factory=list)  # one per baseline run
 
 
 class AASeed(Artifact):

@@ -140,17 +140,28 @@ def _print_efficiency(report: EfficiencyReport) -> None:
     rounds, workers = report.rounds, report.workers
     t = Table(title=f"efficiency: {rounds} rounds x {workers} workers = {report.runs_per_method} runs, "
                     f"{report.submission_budget} submissions, {len(report.seeds)} seed(s)")
-    for col in ("method", "private score (mean)", "95% interval", "reached 90% of oracle", "runs to 90% per seed"):
+    for col in ("method", "private score (mean)", "95% interval", "per seed", "reached 90% of oracle",
+                "runs to 90% per seed"):
         t.add_column(col)
+    has_oracle = {o.seed for o in report.outcomes if report.oracle.get(str(o.seed)) is not None}
     for m in report.summary:
         ci = "n/a" if m.ci95_low is None else f"[{m.ci95_low:.3f}, {m.ci95_high:.3f}]"
-        runs = ", ".join("never" if r is None else str(r) for r in m.runs_to_90)
-        t.add_row(m.method, _f(m.mean), ci, f"{m.reached_90}/{len(m.runs_to_90)}", runs)
+        mine = [o for o in report.outcomes if o.method == m.method]
+        per_seed = ", ".join(f"s{o.seed} {_f(o.chosen_private)}" for o in mine)
+        # n/a: that seed's oracle was not run (--methods), so there is no 90 % mark to reach
+        runs = ", ".join("n/a" if o.seed not in has_oracle else "never" if o.runs_to_90 is None
+                         else str(o.runs_to_90) for o in mine)
+        reached = f"{m.reached_90}/{sum(o.seed in has_oracle for o in mine)}"
+        t.add_row(m.method, _f(m.mean), ci, per_seed, reached, runs)
     missing = [m for m in ("random", "ofat", "oracle") if m not in report.methods]
     t.caption = ((f"not run: {', '.join(missing)}; " if missing else "")
                  + f"oracle = best private score of a {report.oracle_runs}-run random sweep (a ceiling); "
                  f"wall {report.wall_s:.0f} s" + ("; " + "; ".join(report.notes) if report.notes else ""))
     console.print(t)
+    for d in report.campaign_minus:
+        ci = "" if d.ci95_low is None else f", 95% interval [{d.ci95_low:+.3f}, {d.ci95_high:+.3f}]"
+        console.print(f"campaign - {d.method}, paired by seed (n={d.n}): "
+                      f"{'n/a' if d.mean is None else f'{d.mean:+.3f}'}{ci}", highlight=False, soft_wrap=True)
 
 
 @bench_app.command("aa")
