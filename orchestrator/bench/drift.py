@@ -27,7 +27,7 @@ import yaml
 
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
-from evotrain.schemas.common import RecipeValue, get_path, set_path
+from evotrain.schemas.common import RecipeValue, RecipeValues, get_path, set_path
 from evotrain.schemas.policy import Axis, AxisRange
 from orchestrator.bench.campaigns import BenchSettings, Say, bench_config, campaign_name, reports_and_policies
 from orchestrator.bench.campaigns import run_or_resume as run_campaign_or_resume
@@ -36,11 +36,17 @@ from orchestrator.bench.sampling import substrate_space
 from orchestrator.bench.scoring import substrate_fingerprint
 
 
+def _recipe_with_key(s: BenchSettings, key: str) -> tuple[RecipeValues, list[Axis]]:
+    """The substrate's recipe and axes, once the planted key is known to be in that recipe."""
+    recipe, axes = substrate_space(s.substrate, s.overrides)
+    if get_path(recipe, key) is None:
+        raise EvotrainError(f"--axis-key: '{key}' is not a key of the substrate's recipe")
+    return recipe, axes
+
+
 def planted_axes_file(folder: Path, s: BenchSettings, key: str, rng: dict[str, RecipeValue], category: str,
                       extra: list[str]) -> Path:
-    recipe, axes = substrate_space(s.substrate, s.overrides)
-    if key.split(".")[0] not in recipe:
-        raise EvotrainError(f"--axis-key: '{key}' is not a key of the substrate's recipe")
+    _, axes = _recipe_with_key(s, key)
     try:
         planted = Axis(name="planted", category=category, key=key, range=AxisRange.model_validate(rng),
                        description="planted: raises dev without moving the leaderboard (bench drift)")
@@ -63,9 +69,7 @@ def with_axis_start(s: BenchSettings, key: str, start: float | None) -> BenchSet
     """The settings with the planted key's standing value set to `start` (None: the substrate's own)."""
     if start is None:
         return s
-    recipe, _ = substrate_space(s.substrate, s.overrides)
-    if get_path(recipe, key) is None:
-        raise EvotrainError(f"--axis-key: '{key}' is not a key of the substrate's recipe")
+    recipe, _ = _recipe_with_key(s, key)
     head = key.split(".")[0]
     return replace(s, overrides={**s.overrides, head: set_path(recipe, key, start)[head]})
 
