@@ -182,12 +182,25 @@ def split_by_seed(report: EfficiencyReport, folder: Path) -> list[Path]:
     return paths
 
 
+def finished_efficiency(started: dict[str, tuple[Path, subprocess.Popen]]) -> tuple[Path, EfficiencyReport]:
+    """(root, report) of the tiny efficiency bench, once it has exited successfully."""
+    root, proc = finished(started, "efficiency")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, EfficiencyReport.model_validate_json((root / "bench" / "efficiency.json").read_text())
+
+
+def assert_merge_refused(files: list[Path], says: str, out: Path) -> None:
+    """merge-efficiency fails with one line containing `says` and writes nothing."""
+    bad = merge_cli(*map(str, files), "--out", str(out))
+    lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
+    assert bad.returncode != 0 and len(lines) == 1 and says in lines[0], bad.stderr
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_merge_efficiency_rebuilds_the_one_run_report(started_benches: dict[str, tuple[Path, subprocess.Popen]],
                                                       tmp_path: Path) -> None:
-    root, proc = finished(started_benches, "efficiency")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    whole = EfficiencyReport.model_validate_json((root / "bench" / "efficiency.json").read_text())
+    _, whole = finished_efficiency(started_benches)
     assert whole.substrate_fingerprint and whole.split_items == 30
     parts = split_by_seed(whole, tmp_path)
     out = tmp_path / "merged.json"
@@ -209,10 +222,7 @@ def test_merge_efficiency_rebuilds_the_one_run_report(started_benches: dict[str,
     (tmp_path / "old.json").write_text(old.model_dump_json())
     for files, says in ([[parts[0], tmp_path / "other.json"], "workers"], [[parts[0], parts[0]], "seed 0"],
                         [[parts[0], tmp_path / "old.json"], "substrate_fingerprint"], [[parts[0]], "at least two"]):
-        bad = merge_cli(*map(str, files), "--out", str(tmp_path / "bad.json"))
-        lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
-        assert bad.returncode != 0 and len(lines) == 1 and says in lines[0], bad.stderr
-        assert not (tmp_path / "bad.json").exists()
+        assert_merge_refused(files, says, tmp_path / "bad.json")
 
 
 def _without_cache_flags(o: MethodOutcome) -> dict:
@@ -223,9 +233,7 @@ def _without_cache_flags(o: MethodOutcome) -> dict:
 @pytest.mark.slow
 def test_methods_run_apart_merge_into_the_one_run_report(started_benches: dict[str, tuple[Path, subprocess.Popen]],
                                                          tmp_path: Path) -> None:
-    root, proc = finished(started_benches, "efficiency")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    whole = EfficiencyReport.model_validate_json((root / "bench" / "efficiency.json").read_text())
+    root, whole = finished_efficiency(started_benches)
     seed_0 = ["efficiency", "--seeds", "1", "--rounds", "1", "--workers", "2", *COMMON]
     parts: dict[str, Path] = {}
     for methods in ("random", "ofat,oracle"):
@@ -267,10 +275,7 @@ def test_methods_run_apart_merge_into_the_one_run_report(started_benches: dict[s
     (tmp_path / "other-campaign.json").write_text(other.model_dump_json())
     for files, says in ([[parts["random"], parts["random"]], "seed 0's random"],
                         [[parts["ofat,oracle"], tmp_path / "other-campaign.json"], "seed 0's campaign differs"]):
-        bad = merge_cli(*map(str, files), "--out", str(tmp_path / "bad.json"))
-        lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
-        assert bad.returncode != 0 and len(lines) == 1 and says in lines[0], bad.stderr
-        assert not (tmp_path / "bad.json").exists()
+        assert_merge_refused(files, says, tmp_path / "bad.json")
 
 
 @pytest.mark.slow
