@@ -18,7 +18,7 @@ from rich.table import Table
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
 from evotrain.schemas.common import Artifact, RecipeValue
-from orchestrator.bench.models import EfficiencyReport, Method
+from orchestrator.bench.models import METHODS, EfficiencyReport, Method
 
 bench_app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -143,7 +143,7 @@ def _print_efficiency(report: EfficiencyReport) -> None:
     for col in ("method", "private score (mean)", "95% interval", "per seed", "reached 90% of oracle",
                 "runs to 90% per seed"):
         t.add_column(col)
-    has_oracle = {o.seed for o in report.outcomes if report.oracle.get(str(o.seed)) is not None}
+    has_oracle = {o.seed for o in report.outcomes if o.method == "oracle"}
     for m in report.summary:
         ci = "n/a" if m.ci95_low is None else f"[{m.ci95_low:.3f}, {m.ci95_high:.3f}]"
         mine = [o for o in report.outcomes if o.method == m.method]
@@ -153,7 +153,7 @@ def _print_efficiency(report: EfficiencyReport) -> None:
                          else str(o.runs_to_90) for o in mine)
         reached = f"{m.reached_90}/{sum(o.seed in has_oracle for o in mine)}"
         t.add_row(m.method, _f(m.mean), ci, per_seed, reached, runs)
-    missing = [m for m in ("random", "ofat", "oracle") if m not in report.methods]
+    missing = [m for m in METHODS if m not in report.methods]
     t.caption = ((f"not run: {', '.join(missing)}; " if missing else "")
                  + f"oracle = best private score of a {report.oracle_runs}-run random sweep (a ceiling); "
                  f"wall {report.wall_s:.0f} s" + ("; " + "; ".join(report.notes) if report.notes else ""))
