@@ -80,7 +80,7 @@ def train_seed(seed: int, index: int) -> int:
 class _Runner:
     """Trains planned runs of one method and seed in parallel, with one progress line per run."""
 
-    def __init__(self, scorer: RunScorer, settings: BenchSettings, say: Say, method: str, seed: int,
+    def __init__(self, scorer: RunScorer, settings: BenchSettings, say: Say, method: Method, seed: int,
                  baseline: RecipeValues, batch_size: int, n_batches: int) -> None:
         self.scorer, self.settings, self.say = scorer, settings, say
         self.method, self.seed, self.baseline = method, seed, baseline
@@ -191,10 +191,7 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
         substrate_fingerprint=substrate_fingerprint(s.substrate), split_items=s.split_items, methods=methods)
     for seed in seeds:
         outcomes = _one_seed(s, scorer, seed, rounds, workers, per_batch, baseline, axes, say, methods)
-        oracle = next((o.chosen_private for o in outcomes if o.method == "oracle"), None)
-        report.oracle[str(seed)] = oracle
         for o in outcomes:
-            o.runs_to_90 = runs_to_90(o.curve, oracle)
             if o.method == "campaign" and o.training_runs != budget_runs:
                 report.notes.append(f"seed {seed}: the campaign spent {o.training_runs} training runs (not R·N = "
                                     f"{budget_runs}); random and ofat were given as many")
@@ -205,7 +202,12 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
 
 
 def summarise_report(report: EfficiencyReport) -> None:
-    """Fills the summary (per method) and the campaign's paired differences from the outcomes."""
+    """Fills, from the outcomes: each seed's oracle, runs to 90 % of it, the summary (per method) and the
+    campaign's paired differences. One place for a single run and a merge of reports run apart."""
+    report.oracle = {str(seed): next((o.chosen_private for o in report.outcomes
+                                      if o.seed == seed and o.method == "oracle"), None) for seed in report.seeds}
+    for o in report.outcomes:
+        o.runs_to_90 = runs_to_90(o.curve, report.oracle[str(o.seed)])
     report.summary = [summarise(m, [o for o in report.outcomes if o.method == m]) for m in report.methods]
     camp = {o.seed: o.chosen_private for o in report.outcomes if o.method == "campaign"}
     report.campaign_minus = []
@@ -241,15 +243,17 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
     budget = runs if runs > 0 else rounds * workers  # the baselines spend what the campaign spent
     batch = math.ceil(budget / rounds)
 
-    def runner(method: str) -> _Runner:
+    def runner(method: Method) -> _Runner:
         return _Runner(scorer, s, say, method, seed, baseline, batch, rounds)
 
     draws = [(i + 1, sampling.draw(baseline, axes, seed, i)) for i in range(ORACLE_FACTOR * budget)]
     outcomes = [camp]
     if "random" in methods:
-        outcomes.append(_random(runner("random"), draws[:budget], seed, per_batch, rounds))
+        rnd = runner("random")
+        outcomes.append(_submitted(rnd, rnd.run(draws[:budget], budget), per_batch, rounds))
     if "ofat" in methods:
-        outcomes.append(_ofat(runner("ofat"), axes, budget, seed, per_batch, rounds))
+        ofat = runner("ofat")
+        outcomes.append(_submitted(ofat, ofat_runs(ofat, axes, budget), per_batch, rounds))
     if "oracle" in methods:
         orc = runner("oracle")
         orc.batch_size, orc.n_batches = batch, ORACLE_FACTOR * rounds
@@ -257,19 +261,11 @@ def _one_seed(s: BenchSettings, scorer: RunScorer, seed: int, rounds: int, worke
     return outcomes
 
 
-def _random(rnd: _Runner, draws: list[tuple[int, dict[str, RecipeValue]]], seed: int, per_batch: int,
-            rounds: int) -> MethodOutcome:
-    random_runs = rnd.run(draws, len(draws))
-    subs_r, curve_r = submit_by_batch(rnd, random_runs, per_batch)
-    return _finish(MethodOutcome(method="random", seed=seed, training_runs=len(random_runs), submissions=subs_r,
-                                 submission_budget=per_batch * rounds, curve=curve_r), random_runs)
-
-
-def _ofat(ofat: _Runner, axes: list[Axis], budget: int, seed: int, per_batch: int, rounds: int) -> MethodOutcome:
-    o_runs = ofat_runs(ofat, axes, budget)
-    subs_o, curve_o = submit_by_batch(ofat, o_runs, per_batch)
-    return _finish(MethodOutcome(method="ofat", seed=seed, training_runs=len(o_runs), submissions=subs_o,
-                                 submission_budget=per_batch * rounds, curve=curve_o), o_runs)
+def _submitted(runner: _Runner, runs: list[BenchRun], per_batch: int, rounds: int) -> MethodOutcome:
+    """Random search's or OFAT's outcome: its runs, submitted by batch, and its final choice."""
+    subs, curve = submit_by_batch(runner, runs, per_batch)
+    return _finish(MethodOutcome(method=runner.method, seed=runner.seed, training_runs=len(runs), submissions=subs,
+                                 submission_budget=per_batch * rounds, curve=curve), runs)
 
 
 def _oracle(orc: _Runner, draws: list[tuple[int, dict[str, RecipeValue]]], seed: int, say: Say) -> MethodOutcome:

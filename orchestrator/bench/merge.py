@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evotrain.errors import EvotrainError
 from evotrain.io import read_model
-from orchestrator.bench.efficiency import runs_to_90, summarise_report
+from orchestrator.bench.efficiency import summarise_report
 from orchestrator.bench.models import METHODS, EfficiencyReport, MethodOutcome
 
 # the fields every merged report must agree on: they define which bench was run
@@ -55,13 +55,9 @@ def merge_efficiency(reports: list[EfficiencyReport], names: list[str]) -> Effic
     merged.methods = [m for m in METHODS if any(method == m for _, method in kept)]
     merged.outcomes = [kept[k][0].model_copy(deep=True) for k in
                        sorted(kept, key=lambda k: (k[0], METHODS.index(k[1])))]  # type: ignore[arg-type]
-    merged.oracle = {str(seed): kept[(seed, "oracle")][0].chosen_private if (seed, "oracle") in kept else None
-                     for seed in merged.seeds}
-    for o in merged.outcomes:  # against the merged oracle: a report without the seed's oracle had None
-        o.runs_to_90 = runs_to_90(o.curve, merged.oracle[str(o.seed)])
     merged.notes = [n for r in reports for n in r.notes] + [f"merged from {', '.join(names)}"]
     merged.wall_s = sum(r.wall_s for r in reports)
-    summarise_report(merged)
+    summarise_report(merged)  # oracle and runs to 90 % too: a report without a seed's oracle had None
     return merged
 
 
