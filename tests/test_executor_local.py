@@ -17,7 +17,7 @@ from evotrain.errors import EvotrainError
 from evotrain.io import write_model
 from workers.executors.base import JobSpec, JobState, JobStatus
 from workers.executors.job_files import LaunchRecord, ProcessRef, is_alive, job_files
-from workers.executors.local import LocalExecutor
+from workers.executors.local import MAX_LAUNCHES, LocalExecutor
 
 POLL = 0.05
 
@@ -181,7 +181,7 @@ def test_job_survives_orchestrator_kill(tmp_path: Path) -> None:
     driver = textwrap.dedent(f"""
         import sys, time
         from workers.executors.base import JobSpec
-        from workers.executors.local import LocalExecutor
+        from workers.executors.local import MAX_LAUNCHES, LocalExecutor
         ex = LocalExecutor({str(state)!r}, total_slots=2)
         ex.submit(JobSpec(job_id="survivor", command=["sh", "-c", "sleep 3; echo alive > out.txt"],
                           cwd={str(tmp_path)!r}))
@@ -202,16 +202,48 @@ def test_job_survives_orchestrator_kill(tmp_path: Path) -> None:
     assert ex.wait("deadline", poll_s=POLL, timeout_s=30).state == JobState.TIMEOUT
 
 
-def test_launch_that_never_started_fails_after_grace(tmp_path: Path) -> None:
-    ex = LocalExecutor(tmp_path / "jobs", total_slots=2, launch_grace_s=5.0)
-    files = job_files(ex.state_dir, "lost-1")
+def orphan_launch(ex: LocalExecutor, job_id: str, script: str, cwd: Path, launches: int) -> None:
+    """The files an executor leaves when it dies between recording a launch and starting the wrapper."""
+    files = job_files(ex.state_dir, job_id)
     files.dir.mkdir(parents=True)
-    write_model(files.spec, spec("lost-1", "true", tmp_path))
-    then = time.time() - 60  # the executor died between recording the launch and starting the wrapper
-    files.write_status(JobStatus(job_id="lost-1", state=JobState.RUNNING, submitted_at=then, started_at=then))
-    write_model(files.launch, LaunchRecord(launched_at=then))
-    st = ex.status("lost-1")
+    write_model(files.spec, spec(job_id, script, cwd))
+    then = time.time() - 60
+    files.write_status(JobStatus(job_id=job_id, state=JobState.RUNNING, submitted_at=then, started_at=then))
+    write_model(files.launch, LaunchRecord(launched_at=then, launches=launches))
+
+
+def test_launch_that_never_started_is_requeued_and_runs_once(tmp_path: Path) -> None:
+    ex = LocalExecutor(tmp_path / "jobs", total_slots=2, launch_grace_s=5.0)
+    orphan_launch(ex, "lost-1", "echo ran >> runs.txt", tmp_path, launches=1)
+    assert ex.wait("lost-1", poll_s=POLL, timeout_s=30).state == JobState.SUCCEEDED
+    assert (tmp_path / "runs.txt").read_text() == "ran\n"
+    launch = LaunchRecord.model_validate_json(job_files(ex.state_dir, "lost-1").launch.read_text())
+    assert launch.launches == 2
+
+
+def test_launch_that_never_started_fails_after_its_last_requeue(tmp_path: Path) -> None:
+    ex = LocalExecutor(tmp_path / "jobs", total_slots=2, launch_grace_s=5.0)
+    orphan_launch(ex, "lost-3", "echo ran >> runs.txt", tmp_path, launches=MAX_LAUNCHES)
+    st = ex.status("lost-3")
     assert st.state == JobState.FAILED and "never started" in st.message
+    assert not (tmp_path / "runs.txt").exists()
+
+
+def test_a_second_wrapper_of_one_job_leaves_it_to_the_first(tmp_path: Path) -> None:
+    ex = LocalExecutor(tmp_path / "jobs", total_slots=2)
+    ex.submit(spec("twice", "echo ran >> runs.txt; sleep 2", tmp_path))
+    files = job_files(ex.state_dir, "twice")
+    deadline = time.time() + 20
+    while not files.child.is_file() and time.time() < deadline:  # the first wrapper holds the lock
+        time.sleep(POLL)
+    second = subprocess.run([sys.executable, "-m", "workers.executors.job_wrapper", str(files.dir)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert second.returncode == 0 and "another wrapper holds" in second.stderr
+    assert ex.wait("twice", poll_s=POLL, timeout_s=30).state == JobState.SUCCEEDED
+    late = subprocess.run([sys.executable, "-m", "workers.executors.job_wrapper", str(files.dir)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert late.returncode == 0  # the job has ended: a late wrapper does not run it again
+    assert (tmp_path / "runs.txt").read_text() == "ran\n"
 
 
 def test_threads_sharing_one_executor(tmp_path: Path) -> None:

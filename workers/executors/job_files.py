@@ -12,6 +12,7 @@ re-attached (still running) or picked up (finished) instead of being started aga
     exit.json      JobExit, written by the wrapper once the command ended
     cancel.json    CancelRequest: someone asked for the job to stop
     job.log        the command's stdout+stderr;  wrapper.log: the wrapper's own errors
+    wrapper.lock   flock held by the one wrapper running the job (a requeued launch never runs twice)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ProcessRef(Artifact):
 class LaunchRecord(Artifact):
     launched_at: float
     gpu_ids: list[int] = Field(default_factory=list)
+    launches: int = Field(default=1, ge=1)  # the how-many-th start of this job's wrapper (see local.py's requeue)
 
 
 class JobExit(Artifact):
@@ -136,6 +138,7 @@ class JobFiles:
     cancel = property(lambda self: self.dir / "cancel.json")
     log = property(lambda self: self.dir / "job.log")
     wrapper_log = property(lambda self: self.dir / "wrapper.log")
+    wrapper_lock = property(lambda self: self.dir / "wrapper.lock")
 
     def exists(self) -> bool:
         return self.spec.is_file()
@@ -212,7 +215,7 @@ def observe(files: JobFiles, stored: JobStatus, launch_grace_s: float) -> JobSta
                     "message": f"job wrapper died without recording an exit code (see {files.wrapper_log})"}
         )
     launch = files.read_optional(files.launch, LaunchRecord)
-    if isinstance(launch, LaunchRecord):
+    if stored.state == JobState.RUNNING and isinstance(launch, LaunchRecord):  # a requeued job stays PENDING
         if now - launch.launched_at <= launch_grace_s:
             return stored.model_copy(update={"state": JobState.RUNNING, "message": "starting"})
         return stored.model_copy(

@@ -8,6 +8,7 @@ atomically. Usage: `python -m workers.executors.job_wrapper STATE_DIR/JOB_ID`.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from evotrain.io import write_model
+from evotrain.io import read_model, write_model
 from workers.executors.job_files import TIMEOUT_EXIT_CODES, JobExit, JobFiles, kill_group, process_ref
 from workers.isolation import isolate
 
@@ -35,6 +36,16 @@ def run(job_dir: Path, env: dict[str, str] | None = None, forward_signals: bool 
     """
     files = JobFiles(Path(job_dir))
     spec = files.read_spec()
+    # One wrapper per job: a requeued launch (local.py) may meet a very late first wrapper; the one
+    # without the lock leaves, and neither runs a command that has already ended.
+    lock = open(files.wrapper_lock, "a")  # noqa: SIM115 (held, never closed, for the process's life)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"[evotrain] another wrapper holds {files.wrapper_lock}; leaving the job to it", file=sys.stderr)
+        return 0
+    if files.exit.is_file():
+        return read_model(files.exit, JobExit).exit_code
     me = process_ref(os.getpid())
     if me is not None:
         write_model(files.pid, me)

@@ -37,6 +37,10 @@ from workers.executors.job_files import (
     refresh,
 )
 
+# How often one job's wrapper may be started: the first launch plus two requeues after an executor
+# died between recording a launch and starting it. A wrapper that never starts at all still fails.
+MAX_LAUNCHES = 3
+
 
 class LocalExecutor(JobTableExecutor):
     name = "local"
@@ -126,6 +130,7 @@ class LocalExecutor(JobTableExecutor):
         used_slots, used_gpus = 0, set[int]()
         pending: list[tuple[float, str, JobFiles]] = []
         for files in list_jobs(self.state_dir, skip=self._finished):
+            self._requeue_unstarted(files)
             st = refresh(files, self.launch_grace_s)
             if st.state.finished:
                 self._finished.add(files.job_id)
@@ -146,9 +151,32 @@ class LocalExecutor(JobTableExecutor):
             used_slots += spec.cpu_slots
             used_gpus.update(gpu_ids)
 
+    def _requeue_unstarted(self, files: JobFiles) -> None:
+        """Put a launch whose wrapper never started back in the queue (up to MAX_LAUNCHES starts).
+
+        An executor killed between recording a launch and starting its wrapper leaves a RUNNING job
+        with no process; failing it would cost the worker a training attempt for nothing. Past the
+        launch grace without a pid file, no wrapper ran, and the wrapper's flock makes a very late
+        one exit instead of running the command twice.
+        """
+        stored = files.read_status()
+        if (stored.state != JobState.RUNNING or files.pid.is_file() or files.exit.is_file()
+                or files.cancel.is_file()):
+            return
+        launch = files.read_optional(files.launch, LaunchRecord)
+        if (not isinstance(launch, LaunchRecord) or launch.launches >= MAX_LAUNCHES
+                or time.time() - launch.launched_at <= self.launch_grace_s):
+            return
+        files.write_status(stored.model_copy(update={
+            "state": JobState.PENDING, "started_at": None,
+            "message": f"requeued: its wrapper never started within {self.launch_grace_s:g}s "
+                       f"(launch {launch.launches} of {MAX_LAUNCHES})"}))
+
     def _launch(self, files: JobFiles, spec: JobSpec, gpu_ids: list[int]) -> None:
         now = time.time()
-        write_model(files.launch, LaunchRecord(launched_at=now, gpu_ids=gpu_ids))
+        previous = files.read_optional(files.launch, LaunchRecord)
+        launches = previous.launches + 1 if isinstance(previous, LaunchRecord) else 1
+        write_model(files.launch, LaunchRecord(launched_at=now, gpu_ids=gpu_ids, launches=launches))
         files.write_status(files.read_status().model_copy(
             update={"state": JobState.RUNNING, "started_at": now, "message": "starting"}))
         env = job_env(spec, host_base_env(spec), gpu_ids)  # always set: a CPU job sees no GPU ("")
