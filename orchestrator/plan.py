@@ -13,7 +13,7 @@ from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import get_path
 from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Policy
 from orchestrator.meta.derive import on_recipe
-from workers.agents.scripted_search import as_number, same_value
+from workers.agents.scripted_search import as_number, as_recipe_value, same_value
 
 
 def round_seed(campaign_seed: int, round_no: int) -> int:
@@ -97,7 +97,28 @@ def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
     first = _momentum_axes(policy, axes, round_no)
     first += [a for a in stacking if a not in first]
     ordered = first + [a for a in rotated if a not in first]
-    return [ordered[i % len(ordered)] for i in range(n_explorers)]
+    chosen = ordered[:n_explorers]
+    # Surplus explorers revisit axes that still have a move no earlier visit takes (issue #13, eleventh
+    # session: two workers ran trace_style's one other choice, a third had no legal move left).
+    while len(chosen) < n_explorers:
+        roomy = [a for a in ordered if chosen.count(a) < _room(a, policy)]
+        chosen.append(min(roomy or ordered, key=lambda a: (chosen.count(a), ordered.index(a))))
+    return chosen
+
+
+def _room(axis: Axis, policy: Policy) -> int:
+    """How many workers can visit this axis in one round without repeating a move: a choice axis has
+    its unblocked other choices; an int axis its other values; a continuous one both sides at two step
+    sizes."""
+    current = get_path(policy.standing_recipe, axis.key)
+    r = axis.range
+    if r.kind == "choice":
+        dead = [d.value for d in policy.dead_ends if d.key == axis.key and d.direction == "set"]
+        return sum(1 for c in r.choices or []
+                   if not same_value(as_recipe_value(c, current), current) and c not in dead)
+    if r.kind == "int":
+        return int(float(r.high) - float(r.low))  # type: ignore[arg-type]
+    return 4
 
 
 def plan_round(

@@ -97,6 +97,23 @@ def test_momentum_ignores_choice_axes_and_numeric_strings_count() -> None:
     assert [a.name for a in assign_axes(policy, 2, 2)] == ["a0", "a2"]
 
 
+def test_surplus_explorers_go_where_a_move_is_left() -> None:
+    """7 explorers on 4 axes (issue #13, eleventh session, seed 2 round 4): two workers ran
+    trace_style's one other choice and train_difficulty had no third value; now the surplus goes to
+    axes with moves left, and only when none is left does an axis get a repeat."""
+    trace = Axis(name="trace", category="traces", key="trace_style",
+                 range=AxisRange(kind="choice", choices=["answer_only", "step_by_step"]))
+    difficulty = Axis(name="difficulty", category="data_mix", key="train_difficulty",
+                      range=AxisRange(kind="int", low=0, high=2))
+    axes = [trace, difficulty, _axis("lr", "learning_rate")]
+    policy = _policy(axes).model_copy(update={"standing_recipe": {"trace_style": "step_by_step",
+                                                                  "train_difficulty": 0, "learning_rate": 1e-3}})
+    chosen = [a.name for a in assign_axes(policy, 7, 1)]
+    assert chosen.count("trace") == 1 and chosen.count("difficulty") == 2 and chosen.count("lr") == 4
+    many = [a.name for a in assign_axes(policy, 9, 1)]  # more explorers than moves: the least visited repeats
+    assert [many.count(n) for n in ("trace", "difficulty", "lr")] == [3, 2, 4]
+
+
 def test_union_length_counts_overlaps_once_and_clips_to_sessions() -> None:
     spans = [(0.0, 10.0), (5.0, 15.0), (20.0, 30.0)]
     assert union_length(spans, [(0.0, 100.0)]) == pytest.approx(25.0)

@@ -186,6 +186,51 @@ def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) ->
     assert constitution.enforce(new, third, report2, r) == []
 
 
+def test_a_lead_confirmed_on_re_test_is_promoted_at_the_one_comparison_band(tmp_path: Path) -> None:
+    """A gain between the one-comparison noise band and the decision band is a lead, not a promotion;
+    its re-test next round is one comparison named in advance, so it is promoted when it clears the
+    noise band again. A fresh explorer with the same gain is not (issue #13, eleventh session)."""
+    paths, r, policy, board = _round_one(tmp_path, budget=3)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.84, 0.832, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", 0.83, 0.79, change=("warmup_steps", 20)),
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    cal = report.calibration
+    assert cal.noise_band < 0.032 < cal.promotion_band  # the case under test: between the two bands
+    new = scripted_policy(policy, report, r)
+    assert new.promotions == [] and new.standing_recipe == policy.standing_recipe
+    assert [(x.worker_id, x.key, x.new) for x in new.leads] == [("w02", "lr", 0.002)]
+    assert "not the decision band, to re-test next round: learning_rate +0.032" in new.rationale
+    assert constitution.enforce(policy, new, report, r) == []
+
+    briefs = plan_round(new, paths, 2, 3, 0, WorkerBudget(), "abc")
+    assert briefs[1].axis_name == "learning_rate" and [x.new for x in briefs[1].leads] == [0.002]
+    stage_round(paths, new, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.83, 0.829, change=("lr", 0.002)),  # the re-test
+        Cand("w03", "warmup", "optimizer", 0.84, 0.8295, change=("warmup_steps", 20)),  # fresh, a bit larger
+    ])
+    report2 = collect_round(paths, 2, new, board, r)
+    by_id = {c.worker_id: c for c in report2.candidates}
+    assert by_id["w02"].lead_retest and not by_id["w03"].lead_retest and by_id["w03"].submitted
+    # two anchor replicates now: the bands have narrowed; both gains sit between them again
+    assert report2.calibration.noise_band < 0.029 < 0.0295 < report2.calibration.promotion_band
+    third = scripted_policy(new, report2, r)
+    assert [(p.round, p.key, p.new) for p in third.promotions] == [(2, "lr", 0.002)]
+    assert third.standing_recipe["lr"] == 0.002
+    assert constitution.enforce(new, third, report2, r) == []
+    # an LLM meta agent may not promote the fresh explorer on the same evidence
+    fresh = third.promotions[0].model_copy(update={"key": "warmup_steps", "new": 20,
+                                                   "leaderboard_gain": by_id["w03"].leaderboard_gain})
+    forged = third.model_copy(update={"promotions": [fresh],
+                                      "standing_recipe": {**new.standing_recipe, "warmup_steps": 20}})
+    found = constitution.enforce(new, forged, report2, r)
+    assert any("promotion of 'warmup_steps' without leaderboard gain above the decision band" in v
+               for v in found), found
+
+
 def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Path) -> None:
     """A memory-free worker re-ran the same move every round the recipe did not change; now a move
     measured flat on this recipe is code-derived into the policy and the next worker tries another."""

@@ -148,3 +148,17 @@ def test_comma_joined_choice_for_a_list_valued_key_is_a_list() -> None:
     assert p is not None and p.new == ["q_proj", "k_proj", "v_proj", "o_proj"]  # the current one is skipped
     blocked = [dead("lora_target_modules", "set", "q_proj,k_proj,v_proj,o_proj")]
     assert propose_change(modules, {"lora_target_modules": ["q_proj", "v_proj"]}, blocked, 0) is None
+
+
+def test_a_second_visit_of_a_choice_axis_takes_another_choice_or_replicates_the_only_one() -> None:
+    # the planner gives visit v the seed base + v; whatever visit 0 picks, visit 1 picks the other one
+    for base in range(4):
+        first = propose_change(SCHED, {"lr_scheduler": "cosine"}, [], base)
+        second = propose_change(SCHED, {"lr_scheduler": "cosine"}, [], base + 1, visit=1)
+        assert first is not None and second is not None
+        assert {first.new, second.new} == {"constant", "linear"}
+    # one other choice only: the second visit repeats it (a replicate under its own seed), never idles
+    two = Axis(name="trace", category="traces", key="trace_style",
+               range=AxisRange(kind="choice", choices=["answer_only", "step_by_step"]))
+    again = propose_change(two, {"trace_style": "step_by_step"}, [], 5, visit=1)
+    assert again is not None and again.new == "answer_only"

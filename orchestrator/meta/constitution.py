@@ -17,7 +17,7 @@ from evotrain.schemas.common import diff_values, is_frozen_key
 from evotrain.schemas.constitution import ConstitutionRecord, ConstitutionRules
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
-from orchestrator.meta.derive import derive, on_recipe
+from orchestrator.meta.derive import clearing_band, derive, on_recipe
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "constitution"
 CONSTITUTION_MD = "constitution.md"
@@ -156,22 +156,25 @@ def _check_recipe_and_promotions(
     if new.promotions[: len(old.promotions)] != old.promotions:
         v.append("earlier promotions removed or edited")
     added = new.promotions[len(old.promotions):]
-    band = report.calibration.promotion_band
-    base_lb = report.calibration.baseline_leaderboard
+    cal = report.calibration
+    base_lb = cal.baseline_leaderboard
     for p in added:
         backing = [c for c in report.candidates if not c.is_baseline and c.leaderboard is not None
                    and any(k.key == p.key and k.new == p.new for k in c.changes)]
-        gains = [c.leaderboard - base_lb for c in backing if base_lb is not None]  # type: ignore[operator]
+        # (gain, the band that candidate must clear): a lead's re-test clears the one-comparison band
+        gains = [(c.leaderboard - base_lb, clearing_band(c, cal)) for c in backing  # type: ignore[operator]
+                 if base_lb is not None]
         if p.round != report.round:
             v.append(f"promotion of '{p.key}' must carry round {report.round}")
         if not gains:
             v.append(f"promotion of '{p.key}'={p.new!r} has no submitted candidate with that change")
-        elif max(gains) <= band:
+        elif all(g <= band for g, band in gains):
+            g, band = max(gains)
             v.append(f"promotion of '{p.key}' without leaderboard gain above the decision band "
-                     f"({max(gains):+.4f} <= {band:.4f})")
-        elif all(abs(g - p.leaderboard_gain) > 1e-9 for g in gains):
+                     f"({g:+.4f} <= {band:.4f})")
+        elif all(abs(g - p.leaderboard_gain) > 1e-9 for g, _ in gains):
             v.append(f"promotion of '{p.key}' states gain {p.leaderboard_gain:+.4f}, "
-                     f"leaderboard says {max(gains):+.4f}")
+                     f"leaderboard says {max(gains)[0]:+.4f}")
     promoted = {(p.key, repr(p.new)) for p in added}
     for change in diff_values(old.standing_recipe, new.standing_recipe):
         if _frozen_key(change.key, rules):

@@ -187,8 +187,12 @@ def _propose(axis: Axis, standing: RecipeValues, dead_ends: list[DeadEnd], seed:
              promotions: list[Promotion] | None, visit: int, avoid: list[RecipeValue],
              flat: list[FlatMove] | None) -> Proposal | None:
     old = get_path(standing, axis.key)
-    if axis.range.kind == "choice":
-        return _propose_choice(axis, old, dead_ends, seed, avoid)
+    if axis.range.kind == "choice":  # not what the round's earlier visits of this axis propose
+        earlier = [p.new for v in range(visit)
+                   if (p := propose_change(axis, standing, dead_ends, seed - visit + v, promotions, v, flat=flat))]
+        move = _propose_choice(axis, old, dead_ends, seed, [*avoid, *earlier])
+        # no other choice left: repeat one under this worker's own seed (a replicate) rather than idle
+        return move if move is not None or not earlier else _propose_choice(axis, old, dead_ends, seed, avoid)
     current = as_number(old)
     banned = blocked_values(axis, dead_ends)
     if current is None:  # key absent from the standing recipe: start mid-range
