@@ -202,7 +202,7 @@ def test_a_lead_confirmed_on_re_test_is_promoted_at_the_one_comparison_band(tmp_
     new = scripted_policy(policy, report, r)
     assert new.promotions == [] and new.standing_recipe == policy.standing_recipe
     assert [(x.worker_id, x.key, x.new) for x in new.leads] == [("w02", "lr", 0.002)]
-    assert "not the decision band, to re-test next round: learning_rate +0.032" in new.rationale
+    assert "to re-test next round: learning_rate +0.032" in new.rationale
     assert constitution.enforce(policy, new, report, r) == []
 
     briefs = plan_round(new, paths, 2, 3, 0, WorkerBudget(), "abc")
@@ -229,6 +229,37 @@ def test_a_lead_confirmed_on_re_test_is_promoted_at_the_one_comparison_band(tmp_
     found = constitution.enforce(new, forged, report2, r)
     assert any("promotion of 'warmup_steps' without leaderboard gain above the decision band" in v
                for v in found), found
+
+
+def test_a_hint_becomes_a_lead_and_re_tests_leave_one_submission_for_a_fresh_explorer(tmp_path: Path) -> None:
+    """A gain above one sd of a difference (noise band / multiplier) is worth a re-test; the re-tests
+    are submitted first, best lead first, but one slot of the budget stays for a fresh explorer."""
+    paths, r, policy, board = _round_one(tmp_path, budget=4)
+    wide = rules(submission_budget_per_round=4)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "learning_rate", "optimizer", 0.81, 0.820, change=("lr", 0.002)),  # no dev-only rise:
+        Cand("w03", "warmup", "optimizer", 0.81, 0.825, change=("warmup_steps", 20)),  # that would be drift
+        Cand("w04", "lora_rank", "capacity", 0.81, 0.810, change=("lora_r", 16)),
+    ])
+    report = collect_round(paths, 1, policy, board, wide)
+    sd = report.calibration.noise_band / r.noise.multiplier
+    assert sd < 0.020 < 0.025 < report.calibration.noise_band and sd > 0.010
+    new = scripted_policy(policy, report, r)
+    assert not new.promotions
+    assert [(x.key, x.new) for x in new.leads] == [("warmup_steps", 20), ("lr", 0.002)]  # best first; 0.010 is no hint
+    assert constitution.enforce(policy, new, report, r) == []
+
+    board2 = FakeLeaderboard(3)
+    stage_round(paths, new, board2, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "warmup", "optimizer", 0.70, 0.80, change=("warmup_steps", 20)),  # re-test, low dev
+        Cand("w03", "learning_rate", "optimizer", 0.71, 0.80, change=("lr", 0.002)),  # re-test, low dev
+        Cand("w04", "lora_rank", "capacity", 0.90, 0.80, change=("lora_r", 4)),  # fresh, best dev
+    ])
+    report2 = collect_round(paths, 2, new, board2, r)
+    assert [c.worker_id for c in report2.candidates if c.submitted] == ["w01", "w02", "w04"]
+    assert [c.worker_id for c in report2.candidates if c.lead_retest] == ["w02", "w03"]
 
 
 def test_flat_moves_are_not_rerun_while_the_standing_recipe_stands(tmp_path: Path) -> None:

@@ -109,6 +109,25 @@ def retests_lead(c: CandidateSummary, policy: Policy) -> bool:
                for lead in policy.leads)
 
 
+def submission_order(usable: list[CandidateSummary], base: CandidateSummary, policy: Policy,
+                     rules: ConstitutionRules) -> list[CandidateSummary]:
+    """Explorers in the order they are submitted after the anchor: re-tests of last round's leads
+    first, best lead first, but never all of the budget (one slot stays for the best fresh explorer,
+    or a round of re-tests could never find a new lead); the rest by the objective."""
+    def score(c: CandidateSummary) -> tuple[float, str]:
+        return selection_score(c, base, policy, rules), c.worker_id
+
+    def lead_rank(c: CandidateSummary) -> int:
+        change = c.changes[0]
+        return next(i for i, lead in enumerate(policy.leads)
+                    if lead.key == change.key and same_value(lead.new, change.new))
+
+    reserved = max(1, rules.submission_budget_per_round - 2)
+    first = sorted((c for c in usable if c.lead_retest), key=lambda c: (lead_rank(c), c.worker_id))[:reserved]
+    rest = sorted((c for c in usable if c not in first), key=score, reverse=True)
+    return first + rest
+
+
 def _submit(
     board: Leaderboard, manifests: dict[str, Manifest], ranked: list[CandidateSummary], round_no: int,
     budget: int,
@@ -232,7 +251,7 @@ def collect_round(
     usable = [c for c in cands if manifests[c.worker_id].usable and not c.is_baseline]
     for c in usable:
         c.lead_retest = retests_lead(c, policy)
-    usable.sort(key=lambda c: (c.lead_retest, selection_score(c, base, policy, rules), c.worker_id), reverse=True)
+    usable = submission_order(usable, base, policy, rules)
     already = sum(1 for s in board.history() if s.round == round_no)
     budget = min(rules.submission_budget_per_round, already + board.remaining(round_no))
     ranked = ([base] if manifests[base.worker_id].usable else []) + usable

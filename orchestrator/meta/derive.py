@@ -24,7 +24,7 @@ class Derived:
     plateau_count: int  # including this round; reset to 0 by the rotation it triggers
     rotation_due: bool
     rotation_possible: bool  # another category still has dormant axes
-    leads: list[Lead]  # this round's changes beyond the one-comparison band (lead_candidates), best first
+    leads: list[Lead]  # this round's changes beyond one sd of a difference (lead_candidates), best first
     flat_moves: list[FlatMove]  # no-signal one-key moves on this round's recipe; keep on_recipe(new recipe)
 
 
@@ -58,10 +58,12 @@ def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
     return _promotable(old, report, lambda c: clearing_band(c, report.calibration))
 
 
-def lead_candidates(old: Policy, report: RoundReport) -> list[CandidateSummary]:
-    """Candidates worth re-testing next round: as `eligible`, but against the one-comparison noise
-    band. A gain between the two bands is a hint, not a discovery; the re-test decides."""
-    return _promotable(old, report, lambda c: report.calibration.noise_band)
+def lead_candidates(old: Policy, report: RoundReport, rules: ConstitutionRules) -> list[CandidateSummary]:
+    """Candidates worth re-testing next round: as `eligible`, but their gain need only beat one sd of
+    the difference of two scores (the noise band / its multiplier). Such a gain is a hint, not a
+    discovery: the re-test, a comparison of its own at the one-comparison band, decides (issue #13,
+    eleventh session: real gains of +0.040 sat just under bands of 0.041-0.045 and were dropped)."""
+    return _promotable(old, report, lambda c: report.calibration.noise_band / rules.noise.multiplier)
 
 
 def _on_an_axis(axes: list[Axis], key: str, value: RecipeValue) -> bool:
@@ -136,7 +138,7 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
     count = old.plateau_count + 1 if cal.plateau else 0
     possible = any(a.status == "dormant" and a.category not in categories for a in old.axes)
     leads = [Lead(round=report.round, key=k.key, old=k.old, new=k.new, leaderboard_gain=c.leaderboard_gain,
-                  worker_id=c.worker_id) for c in lead_candidates(old, report) for k in c.changes
+                  worker_id=c.worker_id) for c in lead_candidates(old, report, rules) for k in c.changes
              if _on_an_axis(old.axes, k.key, k.new)]  # type: ignore[arg-type]
     return Derived(
         history=[*old.history, point], noise=noise, plateau_count=count,

@@ -131,13 +131,14 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
         kept = next((a for a in axes if a.name == winner.axis and a.status == "active"), None)
         notes.append(f"{winner.axis} beat the anchor on the leaderboard by {winner.leaderboard_gain:+.3f}; promoted"
                      + ("; the axis stays active to continue that way" if kept else ""))
-        runners_up = [c for c in lead_candidates(old, report) if c.worker_id != winner.worker_id]
+        runners_up = [c for c in lead_candidates(old, report, rules) if c.worker_id != winner.worker_id]
         if runners_up:
-            notes.append("also beat the one-comparison band, to re-test on top of it next round: "
+            notes.append("also a hint (beat one sd of a difference), to re-test on top of it next round: "
                          + ", ".join(f"{c.axis} {c.leaderboard_gain:+.3f}" for c in runners_up))
-    elif hints := lead_candidates(old, report):
-        notes.append(f"no promotion; beat the one-comparison band ({cal.noise_band:.3f}) but not the decision band, "
-                     "to re-test next round: " + ", ".join(f"{c.axis} {c.leaderboard_gain:+.3f}" for c in hints))
+    elif hints := lead_candidates(old, report, rules):
+        sd = cal.noise_band / rules.noise.multiplier
+        notes.append(f"no promotion; a hint (beat one sd of a difference, {sd:.3f}) to re-test next round: "
+                     + ", ".join(f"{c.axis} {c.leaderboard_gain:+.3f}" for c in hints))
     if cal.drift_flag:
         notes.append(f"dev stopped tracking the leaderboard ({cal.drift_axis}); switched to proxy-aware search")
     if objective == "proxy_aware" and old.objective == "raise_dev":
