@@ -13,7 +13,7 @@ from evotrain.schemas.brief import Brief, WorkerBudget
 from evotrain.schemas.common import get_path
 from evotrain.schemas.policy import Axis, DeadEnd, FlatMove, Lead, Policy
 from orchestrator.meta.derive import on_recipe
-from workers.agents.scripted_search import as_number, as_recipe_value, same_value
+from workers.agents.scripted_search import as_number, as_recipe_value, same_value, step_values
 
 
 def round_seed(campaign_seed: int, round_no: int) -> int:
@@ -108,17 +108,16 @@ def assign_axes(policy: Policy, n_explorers: int, round_no: int) -> list[Axis]:
 
 def _room(axis: Axis, policy: Policy) -> int:
     """How many workers can visit this axis in one round without repeating a move: a choice axis has
-    its unblocked other choices; an int axis its other values; a continuous one both sides at two step
-    sizes."""
+    its unblocked other choices, a numeric one the values a full or half step either way reaches
+    (train_difficulty 0 in 0..2: just 1; a key the recipe lacks: its start value)."""
     current = get_path(policy.standing_recipe, axis.key)
     r = axis.range
     if r.kind == "choice":
         dead = [d.value for d in policy.dead_ends if d.key == axis.key and d.direction == "set"]
         return sum(1 for c in r.choices or []
                    if not same_value(as_recipe_value(c, current), current) and c not in dead)
-    if r.kind == "int":
-        return int(float(r.high) - float(r.low))  # type: ignore[arg-type]
-    return 4
+    x = as_number(current)
+    return 1 if x is None else len(step_values(axis, x))
 
 
 def plan_round(

@@ -108,10 +108,12 @@ def test_surplus_explorers_go_where_a_move_is_left() -> None:
     axes = [trace, difficulty, _axis("lr", "learning_rate")]
     policy = _policy(axes).model_copy(update={"standing_recipe": {"trace_style": "step_by_step",
                                                                   "train_difficulty": 0, "learning_rate": 1e-3}})
-    chosen = [a.name for a in assign_axes(policy, 7, 1)]
-    assert chosen.count("trace") == 1 and chosen.count("difficulty") == 2 and chosen.count("lr") == 4
-    many = [a.name for a in assign_axes(policy, 9, 1)]  # more explorers than moves: the least visited repeats
-    assert [many.count(n) for n in ("trace", "difficulty", "lr")] == [3, 2, 4]
+    # from 0 in 0..2 a step either way reaches only 1; lr: x2, /2, xsqrt2, /sqrt2
+    assert [a.name for a in assign_axes(policy, 6, 1)] == ["trace", "difficulty", "lr", "lr", "lr", "lr"]
+    many = [a.name for a in assign_axes(policy, 8, 1)]  # more explorers than moves: the least visited repeats
+    assert [many.count(n) for n in ("trace", "difficulty", "lr")] == [2, 2, 4]
+    at_one = policy.model_copy(update={"standing_recipe": {**policy.standing_recipe, "train_difficulty": 1}})
+    assert [a.name for a in assign_axes(at_one, 7, 1)].count("difficulty") == 2  # 0 and 2
 
 
 def test_union_length_counts_overlaps_once_and_clips_to_sessions() -> None:

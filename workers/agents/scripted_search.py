@@ -98,6 +98,19 @@ def _typed(axis: Axis, value: float) -> RecipeValue:
     return round(value) if axis.range.kind == "int" else float(f"{value:.6g}")
 
 
+def step_values(axis: Axis, current: float) -> list[RecipeValue]:
+    """The distinct values a full or half step either way reaches from `current` (the candidates of
+    `_propose` before dead ends and earlier visits are skipped): how many workers one numeric axis
+    can take in a round without repeating a move."""
+    out: list[RecipeValue] = []
+    for scale in (FULL_STEP, HALF_STEP):
+        for sign in (1, -1):
+            new = _typed(axis, _step(axis, current, sign, scale))
+            if not same_value(new, current) and not any(same_value(new, v) for v in out):
+                out.append(new)
+    return out
+
+
 def _geometric(axis: Axis) -> bool:
     """Ranges whose steps are ratios: log, and positive int ranges (ranks, batch sizes)."""
     return axis.range.kind == "log" or (axis.range.kind == "int" and float(axis.range.low or 0) >= 1)
