@@ -162,3 +162,10 @@ def test_a_second_visit_of_a_choice_axis_takes_another_choice_or_replicates_the_
                range=AxisRange(kind="choice", choices=["answer_only", "step_by_step"]))
     again = propose_change(two, {"trace_style": "step_by_step"}, [], 5, visit=1)
     assert again is not None and again.new == "answer_only"
+
+
+def test_a_listed_choice_of_integers_is_the_list_of_integers() -> None:
+    steps = Axis(name="save", category="checkpoint_selection", key="save_steps",
+                 range=AxisRange(kind="choice", choices=["50,100", "25,50,75,100", "100"]))
+    picks = {str(propose_change(steps, {"save_steps": [50, 100]}, [], s).new) for s in range(6)}  # type: ignore[union-attr]
+    assert picks == {"[25, 50, 75, 100]", "[100]"}  # never "50,100" again as strings: that is the standing value

@@ -134,10 +134,19 @@ def first_direction(axis: Axis, current: float, promotions: list[Promotion]) -> 
     return sign, f"towards the range's middle {middle:.3g}"
 
 
+def _list_item(part: str) -> Scalar:
+    """An integer part is the integer: "50,100" is [50, 100], the standing save_steps, not a new
+    value (issue #13, twelfth session: a worker trained ['50', '100'] as a change of [50, 100])."""
+    try:
+        return int(part)
+    except ValueError:
+        return part
+
+
 def as_recipe_value(choice: Scalar, old: RecipeValue) -> RecipeValue:
-    """A choice for a list-valued key may be written "q_proj,v_proj": that is the list."""
+    """A choice for a list-valued key may be written "q_proj,v_proj" or "50,100": that is the list."""
     if isinstance(old, list) and isinstance(choice, str):
-        return [part.strip() for part in choice.split(",") if part.strip()]
+        return [_list_item(part.strip()) for part in choice.split(",") if part.strip()]
     return choice
 
 
