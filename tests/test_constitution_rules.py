@@ -133,16 +133,21 @@ def test_round_shape() -> None:
         constitution.check_round_shape(4, 2, r)
 
 
-def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) -> None:
-    """Stack-and-calibrate: the best eligible change is promoted; the runner-up, which also beat the
-    band, becomes a code-derived lead that the next round's planner and scripted worker re-test."""
+def _lr_and_warmup_round(tmp_path: Path, lr: tuple[float, float], warmup: tuple[float, float]):
+    """Round 1 with the anchor at dev/LB 0.80 and two explorers, (dev, LB) each: lr 0.002, warmup 20."""
     paths, r, policy, board = _round_one(tmp_path, budget=3)
     stage_round(paths, policy, board, [
         Cand("w01", "baseline", "baseline", 0.80, 0.80),
-        Cand("w02", "learning_rate", "optimizer", 0.84, 0.90, change=("lr", 0.002)),
-        Cand("w03", "warmup", "optimizer", 0.85, 0.92, change=("warmup_steps", 20)),
+        Cand("w02", "learning_rate", "optimizer", *lr, change=("lr", 0.002)),
+        Cand("w03", "warmup", "optimizer", *warmup, change=("warmup_steps", 20)),
     ])
-    report = collect_round(paths, 1, policy, board, r)
+    return paths, r, policy, board, collect_round(paths, 1, policy, board, r)
+
+
+def test_unpromoted_eligible_change_is_a_lead_retested_on_top(tmp_path: Path) -> None:
+    """Stack-and-calibrate: the best eligible change is promoted; the runner-up, which also beat the
+    band, becomes a code-derived lead that the next round's planner and scripted worker re-test."""
+    paths, r, policy, board, report = _lr_and_warmup_round(tmp_path, lr=(0.84, 0.90), warmup=(0.85, 0.92))
     new = scripted_policy(policy, report, r)
     assert [(p.key, p.new) for p in new.promotions] == [("warmup_steps", 20)]
     assert [(x.worker_id, x.key, x.new, round(x.leaderboard_gain, 6)) for x in new.leads] == [
@@ -190,13 +195,7 @@ def test_a_lead_confirmed_on_re_test_is_promoted_at_the_one_comparison_band(tmp_
     """A gain between the one-comparison noise band and the decision band is a lead, not a promotion;
     its re-test next round is one comparison named in advance, so it is promoted when it clears the
     noise band again. A fresh explorer with the same gain is not (issue #13, eleventh session)."""
-    paths, r, policy, board = _round_one(tmp_path, budget=3)
-    stage_round(paths, policy, board, [
-        Cand("w01", "baseline", "baseline", 0.80, 0.80),
-        Cand("w02", "learning_rate", "optimizer", 0.84, 0.832, change=("lr", 0.002)),
-        Cand("w03", "warmup", "optimizer", 0.83, 0.79, change=("warmup_steps", 20)),
-    ])
-    report = collect_round(paths, 1, policy, board, r)
+    paths, r, policy, board, report = _lr_and_warmup_round(tmp_path, lr=(0.84, 0.832), warmup=(0.83, 0.79))
     cal = report.calibration
     assert cal.noise_band < 0.032 < cal.promotion_band  # the case under test: between the two bands
     new = scripted_policy(policy, report, r)
