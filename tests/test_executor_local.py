@@ -181,7 +181,7 @@ def test_job_survives_orchestrator_kill(tmp_path: Path) -> None:
     driver = textwrap.dedent(f"""
         import sys, time
         from workers.executors.base import JobSpec
-        from workers.executors.local import MAX_LAUNCHES, LocalExecutor
+        from workers.executors.local import LocalExecutor
         ex = LocalExecutor({str(state)!r}, total_slots=2)
         ex.submit(JobSpec(job_id="survivor", command=["sh", "-c", "sleep 3; echo alive > out.txt"],
                           cwd={str(tmp_path)!r}))
