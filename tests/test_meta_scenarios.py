@@ -123,3 +123,26 @@ def test_a_promoted_choice_axis_leaves_the_search(tmp_path: Path) -> None:
     ])
     assert p2.standing_recipe["lora_rank"] == 16
     assert {a.name: a.status for a in p2.axes}["lora_rank"] == "promoted" and "stays active" not in p2.rationale
+
+
+def test_rotation_keeps_an_axis_with_an_open_lead(tmp_path: Path) -> None:
+    """Issue #13, twelfth session: a rotation retired max_steps the round it showed a lead, and the
+    lead was never re-tested."""
+    loop = Loop(tmp_path)
+    loop.round(_plateau(0.801))
+    loop.round(_plateau(0.802))
+    # a low anchor: warmup's +0.020 is a lead, yet the round's best (0.805) is still a plateau
+    lead_round = [Cand("w01", "baseline", "baseline", 0.80, 0.785),
+                  Cand("w02", "learning_rate", "optimizer", 0.801, 0.786, change=("lr", 0.002)),
+                  Cand("w03", "warmup", "optimizer", 0.80, 0.805, change=("warmup_steps", 20))]
+    p3 = loop.policy
+    r3, p4 = loop.round(lead_round)  # Loop.round also checks the constitution accepts p4
+    assert r3.calibration.plateau and [(x.key, x.new) for x in p4.leads] == [("warmup_steps", 20)]
+    status = {a.name: a.status for a in p4.axes}
+    assert status["learning_rate"] == "retired" and status["warmup"] == "active"
+    assert "capacity" in {a.category for a in p4.active_axes()}  # the rotation itself still happened
+    assert "kept ['warmup'] active" in p4.rationale
+    # the constitution still refuses a plateaued axis without a lead left active
+    kept_lr = p4.model_copy(update={"axes": [a.model_copy(update={"status": "active"}) if a.name == "learning_rate"
+                                             else a for a in p4.axes]})
+    assert any("['learning_rate'] still active" in v for v in enforce(p3, kept_lr, r3, loop.rules))

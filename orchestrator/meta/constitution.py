@@ -17,7 +17,7 @@ from evotrain.schemas.common import diff_values, is_frozen_key
 from evotrain.schemas.constitution import ConstitutionRecord, ConstitutionRules
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
-from orchestrator.meta.derive import clearing_band, derive, on_recipe
+from orchestrator.meta.derive import clearing_band, derive, on_recipe, rotation_survivors
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "constitution"
 CONSTITUTION_MD = "constitution.md"
@@ -223,7 +223,8 @@ def _check_rotation(old: Policy, new: Policy, report: RoundReport, rules: Consti
     if not d.rotation_due or not d.rotation_possible:
         return []
     plateaued = {a.category for a in old.axes if a.status == "active"}
-    still = [a.name for a in new.axes if a.status == "active" and a.category in plateaued]
+    kept = rotation_survivors(old, d.leads)  # an axis with an open lead may stay for its re-test
+    still = [a.name for a in new.axes if a.status == "active" and a.category in plateaued and a.name not in kept]
     fresh = [a.name for a in new.axes if a.status == "active" and a.category not in plateaued]
     v: list[str] = []
     if still:

@@ -117,6 +117,16 @@ def active_categories(policy: Policy) -> list[str]:
     return seen
 
 
+def rotation_survivors(old: Policy, leads: list[Lead]) -> list[str]:
+    """Active axes a rotation keeps: those with an open lead this round, so its re-test still runs.
+
+    Issue #13, twelfth session: seed 2's rotation retired max_steps the round it showed a +0.043
+    lead, and the lead was never re-tested. A plateau says the category stopped paying; a lead says
+    this axis may not have."""
+    keys = {lead.key for lead in leads}
+    return [a.name for a in old.axes if a.status == "active" and a.key in keys]
+
+
 def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: str) -> Derived:
     cal = report.calibration
     replicate = None

@@ -10,7 +10,14 @@ from evotrain.schemas.common import KeyChange, set_path
 from evotrain.schemas.constitution import ConstitutionRules
 from evotrain.schemas.policy import Axis, DeadEnd, Policy, Promotion
 from evotrain.schemas.report import Calibration, CandidateSummary, RoundReport
-from orchestrator.meta.derive import active_categories, derive, eligible, lead_candidates, on_recipe
+from orchestrator.meta.derive import (
+    active_categories,
+    derive,
+    eligible,
+    lead_candidates,
+    on_recipe,
+    rotation_survivors,
+)
 from orchestrator.plan import fully_blocked
 
 
@@ -152,14 +159,17 @@ def scripted_policy(old: Policy, report: RoundReport, rules: ConstitutionRules) 
         plateau_count = 0
     elif d.rotation_due:
         plateaued = active_categories(old)
+        kept = rotation_survivors(old, d.leads)
         for a in axes:
-            if a.status == "active" and a.category in plateaued:
+            if a.status == "active" and a.category in plateaued and a.name not in kept:
                 a.status = "retired"
         order = [c for c in rules.proxy_aware_categories if objective == "proxy_aware"]
         order += [a.category for a in axes if a.category not in plateaued]
         rotated = _activate(axes, [c for c in order if c not in plateaued], nxt)
         notes.append(f"leaderboard plateaued {d.plateau_count} rounds; rotated {plateaued} -> {rotated}"
                      if rotated else "leaderboard plateaued but no category is left to rotate to")
+        if kept:
+            notes.append(f"kept {kept} active: a lead on them is re-tested next round")
         plateau_count = 0
     if not any(a.status == "active" for a in axes):
         _activate(axes, [a.category for a in axes], nxt)
