@@ -96,17 +96,23 @@ def selection_score(
 
 
 def retests_lead(c: CandidateSummary, policy: Policy) -> bool:
-    """The candidate makes exactly one recipe change, no code change, and that change is one of the
-    last round's unpromoted leads (policy.leads, code-derived).
+    return retested_lead_index(c, policy) is not None
+
+
+def retested_lead_index(c: CandidateSummary, policy: Policy) -> int | None:
+    """The index in policy.leads of the lead this candidate re-tests, or None. It re-tests one if it
+    makes exactly one recipe change, no code change, and that change is one of the last round's
+    unpromoted leads (policy.leads, code-derived).
 
     Such a run is a calibration: the lead already beat its anchor on the leaderboard, and only the
     leaderboard can say whether it stacks on the new standing recipe. Ranking it by dev would waste it
     (issue #13, ninth session: a lead of +0.077 was re-tested with dev -0.010 and never submitted)."""
     if c.code_changes or len(c.changes) != 1:
-        return False
+        return None
     change = c.changes[0]
-    return any(lead.round == policy.round - 1 and lead.key == change.key and same_value(lead.new, change.new)
-               for lead in policy.leads)
+    return next((i for i, lead in enumerate(policy.leads)
+                 if lead.round == policy.round - 1 and lead.key == change.key and same_value(lead.new, change.new)),
+                None)
 
 
 def submission_order(usable: list[CandidateSummary], base: CandidateSummary, policy: Policy,
@@ -118,9 +124,8 @@ def submission_order(usable: list[CandidateSummary], base: CandidateSummary, pol
         return selection_score(c, base, policy, rules), c.worker_id
 
     def lead_rank(c: CandidateSummary) -> int:
-        change = c.changes[0]
-        return next(i for i, lead in enumerate(policy.leads)
-                    if lead.key == change.key and same_value(lead.new, change.new))
+        index = retested_lead_index(c, policy)
+        return len(policy.leads) if index is None else index
 
     reserved = max(1, rules.submission_budget_per_round - 2)
     first = sorted((c for c in usable if c.lead_retest), key=lambda c: (lead_rank(c), c.worker_id))[:reserved]

@@ -162,17 +162,17 @@ def _check_recipe_and_promotions(
         backing = [c for c in report.candidates if not c.is_baseline and c.leaderboard is not None
                    and any(k.key == p.key and k.new == p.new for k in c.changes)]
         # (gain, the band that candidate must clear): a lead's re-test clears the one-comparison band
-        gains = [(c.leaderboard - base_lb, clearing_band(c, cal)) for c in backing  # type: ignore[operator]
-                 if base_lb is not None]
+        gains = [(c.leaderboard - base_lb, clearing_band(c, cal),  # type: ignore[operator]
+                  "noise band (a lead's re-test)" if c.lead_retest else "decision band")
+                 for c in backing if base_lb is not None]
         if p.round != report.round:
             v.append(f"promotion of '{p.key}' must carry round {report.round}")
         if not gains:
             v.append(f"promotion of '{p.key}'={p.new!r} has no submitted candidate with that change")
-        elif all(g <= band for g, band in gains):
-            g, band = max(gains)
-            v.append(f"promotion of '{p.key}' without leaderboard gain above the decision band "
-                     f"({g:+.4f} <= {band:.4f})")
-        elif all(abs(g - p.leaderboard_gain) > 1e-9 for g, _ in gains):
+        elif all(g <= band for g, band, _ in gains):
+            g, band, name = max(gains)
+            v.append(f"promotion of '{p.key}' without leaderboard gain above the {name} ({g:+.4f} <= {band:.4f})")
+        elif all(abs(g - p.leaderboard_gain) > 1e-9 for g, _, _ in gains):
             v.append(f"promotion of '{p.key}' states gain {p.leaderboard_gain:+.4f}, "
                      f"leaderboard says {max(gains)[0]:+.4f}")
     promoted = {(p.key, repr(p.new)) for p in added}

@@ -225,9 +225,10 @@ def observe(files: JobFiles, stored: JobStatus, launch_grace_s: float) -> JobSta
     return stored
 
 
-def refresh(files: JobFiles, launch_grace_s: float) -> JobStatus:
-    """Observe the job and persist the status if it changed."""
-    stored = files.read_status()
+def refresh(files: JobFiles, launch_grace_s: float, stored: JobStatus | None = None) -> JobStatus:
+    """Observe the job and persist the status if it changed (`stored`: the status file, if the caller
+    has just read it under the same lock)."""
+    stored = stored if stored is not None else files.read_status()
     current = observe(files, stored, launch_grace_s)
     if current != stored:
         files.write_status(current)

@@ -130,8 +130,7 @@ class LocalExecutor(JobTableExecutor):
         used_slots, used_gpus = 0, set[int]()
         pending: list[tuple[float, str, JobFiles]] = []
         for files in list_jobs(self.state_dir, skip=self._finished):
-            self._requeue_unstarted(files)
-            st = refresh(files, self.launch_grace_s)
+            st = refresh(files, self.launch_grace_s, stored=self._requeue_unstarted(files))
             if st.state.finished:
                 self._finished.add(files.job_id)
             elif st.state == JobState.RUNNING:
@@ -151,8 +150,9 @@ class LocalExecutor(JobTableExecutor):
             used_slots += spec.cpu_slots
             used_gpus.update(gpu_ids)
 
-    def _requeue_unstarted(self, files: JobFiles) -> None:
-        """Put a launch whose wrapper never started back in the queue (up to MAX_LAUNCHES starts).
+    def _requeue_unstarted(self, files: JobFiles) -> JobStatus:
+        """Put a launch whose wrapper never started back in the queue (up to MAX_LAUNCHES starts);
+        return the job's stored status, requeued or not (read once per pump: this is the hot path).
 
         An executor killed between recording a launch and starting its wrapper leaves a RUNNING job
         with no process; failing it would cost the worker a training attempt for nothing. Past the
@@ -162,15 +162,17 @@ class LocalExecutor(JobTableExecutor):
         stored = files.read_status()
         if (stored.state != JobState.RUNNING or files.pid.is_file() or files.exit.is_file()
                 or files.cancel.is_file()):
-            return
+            return stored
         launch = files.read_optional(files.launch, LaunchRecord)
         if (not isinstance(launch, LaunchRecord) or launch.launches >= MAX_LAUNCHES
                 or time.time() - launch.launched_at <= self.launch_grace_s):
-            return
-        files.write_status(stored.model_copy(update={
+            return stored
+        requeued = stored.model_copy(update={
             "state": JobState.PENDING, "started_at": None,
             "message": f"requeued: its wrapper never started within {self.launch_grace_s:g}s "
-                       f"(launch {launch.launches} of {MAX_LAUNCHES})"}))
+                       f"(launch {launch.launches} of {MAX_LAUNCHES})"})
+        files.write_status(requeued)
+        return requeued
 
     def _launch(self, files: JobFiles, spec: JobSpec, gpu_ids: list[int]) -> None:
         now = time.time()
