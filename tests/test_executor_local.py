@@ -16,7 +16,7 @@ import pytest
 from evotrain.errors import EvotrainError
 from evotrain.io import write_model
 from workers.executors.base import JobSpec, JobState, JobStatus
-from workers.executors.job_files import LaunchRecord, ProcessRef, is_alive, job_files
+from workers.executors.job_files import LaunchRecord, ProcessRef, is_alive, job_files, process_ref
 from workers.executors.local import MAX_LAUNCHES, LocalExecutor
 
 POLL = 0.05
@@ -174,6 +174,30 @@ def test_recycled_pid_is_not_the_job(ex: LocalExecutor, tmp_path: Path) -> None:
     write_model(files.pid, ProcessRef(pid=os.getpid(), create_time=123.0))
     st = ex.status("ghost-1")
     assert st.state == JobState.FAILED and "without recording an exit code" in st.message
+
+
+def test_a_clock_step_does_not_make_a_running_job_look_dead(ex: LocalExecutor, tmp_path: Path) -> None:
+    """psutil's create_time adds the boot time, which moves when the wall clock is stepped; the
+    wrapper and the executor may compute it a second apart for the same process."""
+    ex.submit(spec("step-1", "sleep 2; echo done > out.txt", tmp_path))
+    files = job_files(ex.state_dir, "step-1")
+    deadline = time.monotonic() + 20
+    while not files.pid.is_file() and time.monotonic() < deadline:
+        time.sleep(POLL)
+    ref = files.read_optional(files.pid, ProcessRef)
+    assert isinstance(ref, ProcessRef) and ref.start_ticks is not None
+    write_model(files.pid, ref.model_copy(update={"create_time": ref.create_time + 1.0}))  # as after a step
+    assert ex.status("step-1").state == JobState.RUNNING
+    done = ex.wait("step-1", poll_s=POLL, timeout_s=30)
+    assert done.state == JobState.SUCCEEDED and (tmp_path / "out.txt").read_text() == "done\n"
+
+
+def test_a_recycled_pid_is_told_by_its_start_ticks() -> None:
+    me = process_ref(os.getpid())
+    assert me is not None and me.start_ticks is not None
+    assert is_alive(me)
+    assert not is_alive(me.model_copy(update={"start_ticks": me.start_ticks - 1}))  # another process, same pid
+    assert is_alive(me.model_copy(update={"create_time": me.create_time - 1.0}))  # a clock step only
 
 
 def test_job_survives_orchestrator_kill(tmp_path: Path) -> None:

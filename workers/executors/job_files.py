@@ -45,10 +45,17 @@ TIMEOUT_EXIT_CODES = frozenset({124, 137, -9})
 
 
 class ProcessRef(Artifact):
-    """A process identity that survives pid recycling: pid plus the kernel's start time."""
+    """A process identity that survives pid recycling: pid plus the kernel's start time.
+
+    `start_ticks` (Linux: clock ticks from boot to the process's start) is what identifies it;
+    `create_time` (epoch seconds) is psutil's boot time plus those ticks, and the boot time moves
+    when the wall clock is stepped or slewed, so two processes can compute it a second apart for the
+    same process. Then a running job's wrapper looks recycled and the job fails as "died without an
+    exit code" (the likely cause of a CI flake: this VM's boot time sits 0.014 s from a second's edge)."""
 
     pid: int = Field(gt=0)
     create_time: float
+    start_ticks: int | None = None  # None where /proc is absent: create_time is compared instead
 
 
 class LaunchRecord(Artifact):
@@ -79,20 +86,35 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
+def start_ticks(pid: int) -> int | None:
+    """The process's start in clock ticks since boot (/proc/<pid>/stat field 22): fixed for the
+    process's life and independent of the wall clock. None without /proc or for a gone pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
 def process_ref(pid: int) -> ProcessRef | None:
     """The identity of a live process, or None if it is already gone."""
     try:
-        return ProcessRef(pid=pid, create_time=psutil.Process(pid).create_time())
+        return ProcessRef(pid=pid, create_time=psutil.Process(pid).create_time(), start_ticks=start_ticks(pid))
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
 
 def is_alive(ref: ProcessRef) -> bool:
-    """True if that very process (same pid AND same start time) still runs (zombies are dead)."""
+    """True if that very process (same pid AND same start) still runs (zombies are dead)."""
     try:
         proc = psutil.Process(ref.pid)
-        if abs(proc.create_time() - ref.create_time) > 0.05:
-            return False  # the pid was recycled by an unrelated process
+        ticks = start_ticks(ref.pid) if ref.start_ticks is not None else None
+        if ticks is not None:
+            if ticks != ref.start_ticks:
+                return False  # the pid was recycled by an unrelated process
+        elif abs(proc.create_time() - ref.create_time) > 0.05:
+            return False
         return proc.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
