@@ -228,6 +228,11 @@ def test_a_lead_confirmed_on_re_test_is_promoted_at_the_one_comparison_band(tmp_
     found = constitution.enforce(new, forged, report2, r)
     assert any("promotion of 'warmup_steps' without leaderboard gain above the decision band" in v
                for v in found), found
+    # with a wider noise band the re-test itself falls short, and the refusal names that band
+    wide = report2.model_copy(update={"calibration": report2.calibration.model_copy(update={"noise_band": 0.05})})
+    found = constitution.enforce(new, third, wide, r)
+    assert any("promotion of 'lr' without leaderboard gain above the noise band (a lead's re-test)" in v
+               for v in found), found
 
 
 def test_a_hint_becomes_a_lead_and_re_tests_leave_one_submission_for_a_fresh_explorer(tmp_path: Path) -> None:
