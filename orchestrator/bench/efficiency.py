@@ -86,7 +86,10 @@ class _Runner:
         self.method, self.seed, self.baseline = method, seed, baseline
         self.batch_size, self.n_batches = batch_size, n_batches
 
-    def run(self, planned: list[tuple[int, dict[str, RecipeValue]]], total: int) -> list[BenchRun]:
+    def run(self, planned: list[tuple[int, dict[str, RecipeValue]]], total: int,
+            private: bool = False) -> list[BenchRun]:
+        """private: score each run's private half in its own thread right after it trains (the oracle), so
+        the leaderboard's evaluations (one at a time: its lock) overlap the other slot's training."""
         def one(item: tuple[int, dict[str, RecipeValue]]) -> BenchRun:
             index, values = item
             recipe = sampling.apply(self.baseline, values)
@@ -96,7 +99,11 @@ class _Runner:
             run = BenchRun(index=index, batch=min(self.n_batches, (index - 1) // self.batch_size + 1),
                            recipe_sha256=r.recipe_sha256, seed=tseed, values=values, dev=r.dev,
                            chosen_step=r.chosen_step, failure=r.failure, cached=cached)
+            if private:
+                run.private = self.score(run, "private")
             dev = "failed: " + (r.failure or "") if r.dev is None else f"dev {r.dev:.3f}"
+            if run.private is not None:
+                dev += f", private {run.private:.3f}"
             self.say(f"{self.method} s{self.seed} run {index}/{total}: {dev}{' (cached)' if cached else ''}")
             return run
 
@@ -269,10 +276,9 @@ def _submitted(runner: _Runner, runs: list[BenchRun], per_batch: int, rounds: in
 
 
 def _oracle(orc: _Runner, draws: list[tuple[int, dict[str, RecipeValue]]], seed: int, say: Say) -> MethodOutcome:
-    o_all = orc.run(draws, len(draws))
+    o_all = orc.run(draws, len(draws), private=True)
     oracle_curve, top = [], None
     for run in o_all:
-        run.private = orc.score(run, "private")
         if run.private is not None and (top is None or run.private > (top.private or 0.0)):
             top = run
         oracle_curve.append(CurvePoint(runs=run.index, chosen=f"run {top.index}" if top else None,
