@@ -283,3 +283,19 @@ def test_threads_sharing_one_executor(tmp_path: Path) -> None:
         states = list(pool.map(one, range(4)))
     assert states == [JobState.SUCCEEDED] * 4
     assert [(tmp_path / f"t{i}.out").read_text() for i in range(4)] == [f"{i}\n" for i in range(4)]
+
+
+def test_an_exited_unreaped_child_is_dead() -> None:
+    """A zombie keeps its pid and start ticks until reaped: is_alive must read its state, not just its start."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    ref = process_ref(child.pid)
+    assert ref is not None and ref.start_ticks is not None and is_alive(ref)
+    assert child.stdin is not None
+    child.stdin.close()  # the child exits; nobody reaps it until child.wait() below
+    deadline = time.time() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().split(")")[-1].split()[0] != "Z" and time.time() < deadline:
+        time.sleep(0.05)
+    assert not is_alive(ref)
+    assert process_ref(child.pid) is not None  # still a process table entry, so the state is what decides
+    child.wait()
+    assert not is_alive(ref)

@@ -86,15 +86,21 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start in clock ticks since boot (/proc/<pid>/stat field 22): fixed for the
-    process's life and independent of the wall clock. None without /proc or for a gone pid."""
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start ticks) from one read of /proc/<pid>/stat: the state is field 3 ("Z": zombie), the
+    start (field 22) is in clock ticks since boot, fixed for the process's life and independent of the
+    wall clock. None without /proc or for a gone pid."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
-    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+    return (fields[0], int(fields[19])) if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def start_ticks(pid: int) -> int | None:
+    stat = _proc_stat(pid)
+    return None if stat is None else stat[1]
 
 
 def process_ref(pid: int) -> ProcessRef | None:
@@ -107,13 +113,13 @@ def process_ref(pid: int) -> ProcessRef | None:
 
 def is_alive(ref: ProcessRef) -> bool:
     """True if that very process (same pid AND same start) still runs (zombies are dead)."""
+    stat = _proc_stat(ref.pid) if ref.start_ticks is not None else None
+    if stat is not None:  # one read gives both; the executor's pump asks this of every running job
+        state, ticks = stat
+        return ticks == ref.start_ticks and state != "Z"  # other ticks: the pid was recycled
     try:
         proc = psutil.Process(ref.pid)
-        ticks = start_ticks(ref.pid) if ref.start_ticks is not None else None
-        if ticks is not None:
-            if ticks != ref.start_ticks:
-                return False  # the pid was recycled by an unrelated process
-        elif abs(proc.create_time() - ref.create_time) > 0.05:
+        if abs(proc.create_time() - ref.create_time) > 0.05:
             return False
         return proc.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied):
