@@ -30,7 +30,8 @@ seeds are s·10000 + run index.
 
 `--methods` runs a subset of the baselines (the campaign always runs, or is read back when finished:
 its run count is every baseline's budget). Runs are cached under <root>/bench/cache, so a seed's
-methods can run on different days in the same root and be joined with `bench merge-efficiency`.
+methods can run on different days in the same root and be joined with `bench merge-efficiency`;
+`--reuse REPORT` seeds the cache from an earlier report's runs (orchestrator/bench/reuse.py).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from orchestrator.bench.models import (
     MethodOutcome,
     MethodSummary,
 )
+from orchestrator.bench.reuse import reusable_runs
 from orchestrator.bench.scoring import RunScorer, substrate_fingerprint
 from orchestrator.bench.stats import mean_ci95
 from orchestrator.config import resolve_under
@@ -183,7 +185,7 @@ def runs_to_90(curve: list[CurvePoint], oracle: float | None) -> int | None:
 
 
 def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int, say: Say,
-                   baselines: tuple[Method, ...] = BASELINES) -> EfficiencyReport:
+                   baselines: tuple[Method, ...] = BASELINES, reuse: list[Path] | None = None) -> EfficiencyReport:
     started = time.time()
     methods: list[Method] = [m for m in METHODS if m == "campaign" or m in baselines]
     scorer = RunScorer(s.substrate, s.bench_dir, s.split_items)
@@ -191,6 +193,9 @@ def run_efficiency(s: BenchSettings, seeds: list[int], rounds: int, workers: int
     per_batch = rules.submission_budget_per_round
     budget_runs = rounds * workers
     baseline, axes = sampling.substrate_space(s.substrate, s.overrides)
+    reused = [r for path in reuse or [] for r in reusable_runs(path, s.substrate, baseline, s.split_items)]
+    if reuse:
+        say(f"reuse: {scorer.reuse(reused)} of {len(reused)} runs added to the cache from {len(reuse)} report(s)")
     report = EfficiencyReport(
         substrate=str(s.substrate), seeds=seeds, rounds=rounds, workers=workers, runs_per_method=budget_runs,
         oracle_runs=ORACLE_FACTOR * budget_runs, submissions_per_batch=per_batch,

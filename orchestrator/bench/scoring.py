@@ -10,6 +10,11 @@ Every finished run is recorded under `<bench>/cache/<substrate fingerprint>/<rec
 (public and private scores are added as they are computed), so an interrupted bench resumes without
 retraining and the oracle sweep reuses the random search's runs. The fingerprint hashes the
 substrate folder's files: a reworked substrate never reuses stale runs or a stale hidden split.
+
+A record may also come from an earlier report's runs (`reuse`, for `bench efficiency --reuse`): it has
+the dev and public/private scores that report measured but no adapter. Asked for a half it lacks, the
+scorer retrains the run (training is deterministic on one machine kind) and keeps only the fresh
+record's scores, so no score is ever paired with an adapter it was not measured on.
 """
 
 from __future__ import annotations
@@ -83,12 +88,26 @@ class RunScorer:
     def cached(self, recipe: RecipeValues, seed: int) -> bool:
         return self._record_path(recipe, seed).is_file()
 
-    def train(self, recipe: RecipeValues, seed: int) -> CachedRun:
-        """Train + judge (or read the cache); a failed run is recorded with its failure, not raised."""
+    def reuse(self, runs: list[CachedRun]) -> int:
+        """Adds score-only records (no adapter) for runs the cache does not hold; returns how many."""
+        added = 0
+        for run in runs:
+            record = self._record_path(run.recipe, run.seed)
+            with self._lock(record):
+                if not record.is_file():
+                    write_model(record, run.model_copy(update={"adapter_dir": None}))
+                    added += 1
+        return added
+
+    def train(self, recipe: RecipeValues, seed: int, retrain: bool = False) -> CachedRun:
+        """Train + judge (or read the cache); a failed run is recorded with its failure, not raised.
+        retrain: a reused record that lacks an adapter is trained afresh and replaced."""
         record = self._record_path(recipe, seed)
         with self._lock(record):
             if record.is_file():
-                return read_model(record, CachedRun)
+                run = read_model(record, CachedRun)
+                if not (retrain and run.failure is None and not _has_adapter(run)):
+                    return run
             run = self._train(recipe, seed, record.with_suffix(""))
             write_model(record, run)
             return run
@@ -140,11 +159,13 @@ class RunScorer:
         """The run's public or private score (cached in its record); None for a failed run."""
         record = self._record_path(recipe, seed)
         run = self.train(recipe, seed)
-        if run.adapter_dir is None:
-            return None
         cached = run.public if half == "public" else run.private
         if cached is not None:
             return cached
+        if run.failure is None and not _has_adapter(run):  # a reused record without this half
+            run = self.train(recipe, seed, retrain=True)
+        if run.adapter_dir is None:
+            return None
         with self._lock(record):
             if half == "public":
                 value = self.board.submit(label, 0, Path(run.adapter_dir)).public
@@ -153,6 +174,10 @@ class RunScorer:
             run = read_model(record, CachedRun).model_copy(update={half: value})
             write_model(record, run)
         return value
+
+
+def _has_adapter(run: CachedRun) -> bool:
+    return run.adapter_dir is not None and Path(run.adapter_dir).is_dir()
 
 
 def _absolute(ckpt: CheckpointEval, out: Path) -> Path:

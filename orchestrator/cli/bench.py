@@ -109,14 +109,21 @@ def efficiency(seeds: SeedsOpt = 3, rounds: RoundsOpt = 4, workers: WorkersOpt =
                methods: Annotated[str, typer.Option(
                    "--methods", help="Baselines to run, comma-separated (the campaign always runs: it sets "
                                      "their budget); merge reports of the same seeds with merge-efficiency.")]
-               = "random,ofat,oracle") -> None:
+               = "random,ofat,oracle",
+               reuse: Annotated[list[Path] | None, typer.Option(
+                   "--reuse", help="An earlier efficiency report of this bench (repeatable): its baseline runs' "
+                                   "scores are reused instead of retraining them.")] = None) -> None:
     """Campaign vs random search vs one-factor-at-a-time at equal runs and submissions, and an oracle."""
     from orchestrator.bench.efficiency import run_efficiency
 
     _check_shape(seeds, rounds, workers)
     baselines = _baselines(methods)
     s = _settings(root, substrate, constitution, recipe_overrides, parallel, split_items)
-    report = run_efficiency(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say, baselines)
+    for path in reuse or []:
+        if not path.is_file():
+            raise EvotrainError(f"--reuse: not a file: {path}")
+    report = run_efficiency(s, list(range(first_seed, first_seed + seeds)), rounds, workers, _say, baselines,
+                            reuse)
     _print_efficiency(report)
     _write(report, out, root, "efficiency")
 
