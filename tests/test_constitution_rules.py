@@ -12,7 +12,7 @@ from _meta_synth import Cand, FakeLeaderboard, rules, stage_round, write_substra
 from evotrain.errors import EvotrainError
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
-from evotrain.schemas.policy import DeadEnd
+from evotrain.schemas.policy import DeadEnd, Promotion
 from evotrain.schemas.substrate import SubstrateSpec
 from orchestrator.collect.collector import collect_round
 from orchestrator.collect.render import render_policy
@@ -325,3 +325,30 @@ def test_only_values_an_axis_could_propose_become_flat_moves_or_leads(tmp_path: 
     d = derive(policy, report, r, learned="")
     assert [(m.worker_id, m.new) for m in d.flat_moves] == [("w02", 0.0005)]
     assert d.leads == []
+
+
+def test_a_value_outside_every_axis_is_never_promoted(tmp_path: Path) -> None:
+    """A worker-written value that no axis could propose beats the band on the leaderboard: neither the
+    scripted meta agent nor a proposal checked by `enforce` makes it the standing recipe."""
+    paths = CampaignPaths(root=tmp_path, campaign="c1")
+    r = rules()
+    recipe_file, axes = write_substrate(tmp_path)
+    policy = policy_store.initial_policy("c1", recipe_file, axes, r)
+    recipe = dict(policy.standing_recipe)
+    board = FakeLeaderboard(3)
+    stage_round(paths, policy, board, [
+        Cand("w01", "baseline", "baseline", 0.80, 0.80),
+        Cand("w02", "warmup", "optimizer", 0.80, 0.99, change=("warmup_steps", 500)),  # range 0..30
+        Cand("w03", "learning_rate", "optimizer", 0.80, 0.90, change=("lr", 0.0005)),  # in range
+    ])
+    report = collect_round(paths, 1, policy, board, r)
+    new = scripted_policy(policy, report, r)
+    assert [(p.key, p.new) for p in new.promotions] == [("lr", 0.0005)]
+    assert new.standing_recipe["warmup_steps"] == recipe["warmup_steps"]
+    forged = new.model_copy(deep=True, update={
+        "promotions": [Promotion(round=1, key="warmup_steps", old=recipe["warmup_steps"], new=500,
+                                 leaderboard_gain=report.candidates[1].leaderboard_gain, evidence="w02")],
+        "standing_recipe": {**recipe, "warmup_steps": 500}})
+    assert constitution.enforce(policy, new, report, r) == []
+    found = constitution.enforce(policy, forged, report, r)
+    assert any("promotion of 'warmup_steps'=500: no axis proposes that value" in f for f in found), found

@@ -17,7 +17,7 @@ from evotrain.schemas.common import diff_values, is_frozen_key
 from evotrain.schemas.constitution import ConstitutionRecord, ConstitutionRules
 from evotrain.schemas.policy import Policy
 from evotrain.schemas.report import RoundReport
-from orchestrator.meta.derive import clearing_band, derive, on_recipe, rotation_survivors
+from orchestrator.meta.derive import clearing_band, derive, on_an_axis, on_recipe, rotation_survivors
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "constitution"
 CONSTITUTION_MD = "constitution.md"
@@ -167,6 +167,8 @@ def _check_recipe_and_promotions(
                  for c in backing if base_lb is not None]
         if p.round != report.round:
             v.append(f"promotion of '{p.key}' must carry round {report.round}")
+        if not on_an_axis(old.axes, p.key, p.new):
+            v.append(f"promotion of '{p.key}'={p.new!r}: no axis proposes that value (outside every range)")
         if not gains:
             v.append(f"promotion of '{p.key}'={p.new!r} has no submitted candidate with that change")
         elif all(g <= band for g, band, _ in gains):

@@ -47,6 +47,7 @@ def _promotable(old: Policy, report: RoundReport, band: Callable[[CandidateSumma
         if not c.is_baseline and c.leaderboard_gain is not None and c.leaderboard_gain > band(c)
         and c.changes and c.worker_id != cal.drift_worker and c.failure is None
         and not any(d.key == k.key for k in c.changes for d in old.dead_ends)
+        and all(on_an_axis(old.axes, k.key, k.new) for k in c.changes)
     ]
     return sorted(found, key=lambda c: (c.leaderboard_gain, c.worker_id), reverse=True)
 
@@ -54,7 +55,9 @@ def _promotable(old: Policy, report: RoundReport, band: Callable[[CandidateSumma
 def eligible(old: Policy, report: RoundReport) -> list[CandidateSummary]:
     """Candidates the constitution allows promoting, best leaderboard gain first: beat the anchor on
     the leaderboard beyond their band (`clearing_band`), changed something, ran clean, did not inflate
-    dev alone, and touch no key of the dead-end registry."""
+    dev alone, touch no key of the dead-end registry, and changed only to values some axis could propose
+    (the researcher's ranges bound the search: an LLM worker's max_steps 10000 or lora_r 64 is never
+    made the standing recipe, however it scored)."""
     return _promotable(old, report, lambda c: clearing_band(c, report.calibration))
 
 
@@ -66,7 +69,7 @@ def lead_candidates(old: Policy, report: RoundReport, rules: ConstitutionRules) 
     return _promotable(old, report, lambda c: report.calibration.noise_band / rules.noise.multiplier)
 
 
-def _on_an_axis(axes: list[Axis], key: str, value: RecipeValue) -> bool:
+def on_an_axis(axes: list[Axis], key: str, value: RecipeValue) -> bool:
     """A value some axis of this key could propose: in its numeric range or among its choices.
 
     Flat moves are rendered into the next workers' prompts, so a worker-written value outside every
@@ -97,7 +100,7 @@ def flat_moves(old: Policy, report: RoundReport) -> list[FlatMove]:
             (c.dev_gain is not None and c.dev_gain > dev_band)
             or (c.leaderboard_gain is not None and c.leaderboard_gain > cal.noise_band))
         k = c.changes[0]
-        if not signal and _on_an_axis(old.axes, k.key, k.new):
+        if not signal and on_an_axis(old.axes, k.key, k.new):
             kept.append(FlatMove(round=report.round, key=k.key, new=k.new, worker_id=c.worker_id,
                                  recipe_sha256=sha, dev_gain=c.dev_gain, leaderboard_gain=c.leaderboard_gain))
     return kept
@@ -149,7 +152,7 @@ def derive(old: Policy, report: RoundReport, rules: ConstitutionRules, learned: 
     possible = any(a.status == "dormant" and a.category not in categories for a in old.axes)
     leads = [Lead(round=report.round, key=k.key, old=k.old, new=k.new, leaderboard_gain=c.leaderboard_gain,
                   worker_id=c.worker_id) for c in lead_candidates(old, report, rules) for k in c.changes
-             if _on_an_axis(old.axes, k.key, k.new)]  # type: ignore[arg-type]
+             if on_an_axis(old.axes, k.key, k.new)]  # type: ignore[arg-type]
     return Derived(
         history=[*old.history, point], noise=noise, plateau_count=count,
         rotation_due=count >= rules.plateau_rounds, rotation_possible=possible, leads=leads,
