@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import statistics
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bench_support import COMMON, NOOP, REPO, bench
 
 from evotrain.paths import CampaignPaths
 from evotrain.schemas.brief import WorkerBudget
@@ -25,17 +25,6 @@ from orchestrator.bench.models import AAReport, DriftReport, EfficiencyReport, M
 from orchestrator.bench.stats import mean_ci95
 from orchestrator.config import CampaignConfig
 from orchestrator.plan import plan_round, round_seed
-
-REPO = Path(__file__).resolve().parents[1]
-NOOP = REPO / "substrate" / "noop"
-COMMON = ["--substrate", str(NOOP), "--constitution", str(REPO / "constitution"),
-          "--recipe-overrides", "{sleep_s: 0.02}", "--split-items", "30"]
-
-
-def bench(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "bench", *args, "--root", str(root)],
-                          capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
-
 
 TINY_BENCHES = {
     "efficiency": ["efficiency", "--seeds", "2", "--rounds", "1", "--workers", "2", *COMMON],
@@ -379,65 +368,3 @@ def test_axes_file_replaces_the_search_space_and_is_validated(tmp_path: Path) ->
     with pytest.raises(EvotrainError, match=r"^config field 'axes_file'"):
         check_inputs(tmp_path, CampaignConfig(name="c", substrate=str(NOOP), constitution=str(REPO / "constitution"),
                                               axes_file="missing.yaml"))
-
-
-@pytest.mark.slow
-def test_reuse_gives_a_new_root_the_same_baselines_without_retraining(
-        started_benches: dict[str, tuple[Path, subprocess.Popen]], tmp_path: Path) -> None:
-    """A committed report stands in for the bench cache of another machine: a fresh root with --reuse
-    retrains no baseline run it holds, and its random search and oracle come out the same."""
-    _, whole = finished_efficiency(started_benches)
-    report = tmp_path / "earlier.json"
-    report.write_text(whole.model_copy(update={"outcomes": [o for o in whole.outcomes if o.seed == 0]})
-                      .model_dump_json())
-    seed_0 = ["efficiency", "--seeds", "1", "--rounds", "1", "--workers", "2", *COMMON]
-    root = tmp_path / "fresh"
-    root.mkdir()
-    out = tmp_path / "again.json"
-    run = bench(root, *seed_0, "--methods", "random,oracle", "--reuse", str(report), "--out", str(out))
-    assert run.returncode == 0, run.stderr[-2000:]
-    cache = next((root / "bench" / "cache").iterdir())
-    n_distinct = len({(r.recipe_sha256, r.seed) for o in whole.outcomes if o.seed == 0 for r in o.runs})
-    assert f"reuse: {n_distinct} of {n_distinct} runs added" in run.stdout
-    run_lines = [ln for ln in run.stdout.splitlines() if (" random s0 run " in f" {ln}" or "oracle s0 run" in ln)]
-    assert run_lines and all("(cached)" in ln for ln in run_lines)
-    assert not any(p.is_dir() for p in cache.iterdir())  # no run folder: nothing was trained
-    again = EfficiencyReport.model_validate_json(out.read_text())
-    for method in ("random", "oracle"):
-        before = next(o for o in whole.outcomes if o.seed == 0 and o.method == method)
-        after = next(o for o in again.outcomes if o.seed == 0 and o.method == method)
-        assert (after.chosen, after.chosen_public, after.chosen_private) == \
-            (before.chosen, before.chosen_public, before.chosen_private)
-        assert [(r.recipe_sha256, r.dev, r.public, r.private) for r in after.runs] == \
-            [(r.recipe_sha256, r.dev, r.public, r.private) for r in before.runs]
-
-    # a half the report never scored is measured by retraining that run, not read from nowhere: here the
-    # report keeps random search's runs without their private scores, and the oracle asks for them
-    rnd = next(o for o in whole.outcomes if o.seed == 0 and o.method == "random")
-    stripped = rnd.model_copy(deep=True)
-    for r in stripped.runs:
-        r.private = None
-    random_only = tmp_path / "random-only.json"
-    random_only.write_text(whole.model_copy(update={"outcomes": [stripped]}).model_dump_json())
-    shutil.rmtree(root / "bench" / "cache")  # the campaign stays finished in this root and is read back
-    run = bench(root, *seed_0, "--methods", "oracle", "--reuse", str(random_only), "--out", str(out))
-    assert run.returncode == 0, run.stderr[-2000:]
-    cache = next((root / "bench" / "cache").iterdir())
-    trained = {p.name for p in cache.iterdir() if p.is_dir()}
-    assert {f"{r.recipe_sha256[:24]}-s{r.seed}" for r in rnd.runs} <= trained
-    oracle_after = next(o for o in EfficiencyReport.model_validate_json(out.read_text()).outcomes
-                        if o.method == "oracle")
-    oracle_before = next(o for o in whole.outcomes if o.seed == 0 and o.method == "oracle")
-    assert [r.private for r in oracle_after.runs] == [r.private for r in oracle_before.runs]
-
-    # another substrate or split size: one line naming --reuse, nothing written
-    for field, value, says in (("substrate_fingerprint", "0" * 64, "substrate_fingerprint"),
-                               ("split_items", 40, "split_items")):
-        bad = tmp_path / f"bad-{field}.json"
-        bad.write_text(whole.model_copy(update={field: value}).model_dump_json())
-        refused_out = tmp_path / f"refused-{field}.json"
-        refused = bench(root, *seed_0, "--methods", "random", "--reuse", str(bad), "--out", str(refused_out))
-        lines = [ln for ln in refused.stderr.splitlines() if ln.strip()]
-        assert refused.returncode != 0 and len(lines) == 1 and "--reuse" in lines[0] and says in lines[0], \
-            refused.stderr
-        assert not refused_out.exists()
